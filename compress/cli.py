@@ -1,0 +1,75 @@
+"""The ``compress`` command line: thin typer commands that import their stage lazily."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from compress.errors import CompressError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Distill a Sentence Transformer into a small, fast ONNX model, and prove what was kept.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file.")]
+SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: section.key=value.")]
+
+
+def handle_errors(func: F) -> F:
+    """Print a CompressError once, as 'error: ...' on stderr, and exit with its code (2)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CompressError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Warnings only, no progress bars.")] = False) -> None:
+    """st-compress: distill, export, benchmark and release embedding models."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if quiet:
+        import os
+
+        os.environ["ST_COMPRESS_QUIET"] = "1"
+
+
+@app.command()
+@handle_errors
+def distill(config: ConfigOption = None, set_: SetOption = None,
+            out: Annotated[Path | None, typer.Option("--out", help="Student folder (default: output.dir).")] = None,
+            ) -> None:
+    """Distill the teacher into a student: a sentence-transformers folder plus distill_report.json."""
+    from compress.config import load_config
+
+    cfg = load_config(config, set_ or [])
+    from compress.distill import distill as run_distill
+
+    result = run_distill(cfg, out)
+    summary = {"student_dir": str(result.student_dir), "report": str(result.report_path),
+               "sts_spearman": result.report["sts_spearman"]}
+    typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command("check-config")
+@handle_errors
+def check_config(config: ConfigOption = None, set_: SetOption = None) -> None:
+    """Validate a config and print it resolved, with every default filled in."""
+    from compress.config import load_config
+
+    typer.echo(json.dumps(load_config(config, set_ or []).to_dict(), indent=2))

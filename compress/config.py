@@ -1,0 +1,260 @@
+"""The distillation config: frozen dataclasses read from TOML, validated before any work starts."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from compress.errors import ConfigError
+
+DEFAULT_DATA = "../shared/data"
+
+
+class StudentKind(str, Enum):
+    PRUNED = "pruned"
+    PRETRAINED = "pretrained"
+
+
+class MatchKind(str, Enum):
+    PROJECTION = "projection"
+    PCA = "pca"
+
+
+class SelectBy(str, Enum):
+    """Which validation metric picks the best checkpoint."""
+
+    COSINE = "cosine"
+    MSE = "mse"
+    STS_DEV = "sts_dev_spearman"
+
+
+class AttentionMode(str, Enum):
+    AUTO = "auto"
+    DISTRIBUTION = "distribution"
+    RELATION = "relation"
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    model: str = "all-mpnet-base-v2"
+    max_seq_length: int | None = 128
+    batch_size: int = 64
+    chunk_size: int = 2048
+    trust_remote_code: bool = False
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    corpus: str = f"{DEFAULT_DATA}/corpus/sentences.txt.gz"
+    column: str = "sentence"
+    max_sentences: int | None = 20000
+    validation_sentences: int = 1000
+    sts_train: str | None = f"{DEFAULT_DATA}/stsb/train.csv"
+    sts_dev: str | None = f"{DEFAULT_DATA}/stsb/dev.csv"
+    sts_test: str | None = f"{DEFAULT_DATA}/stsb/test.csv"
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    kind: StudentKind = StudentKind.PRUNED
+    num_layers: int = 4
+    keep_layers: list[int] | None = None
+    model: str = "all-MiniLM-L6-v2"
+    match: MatchKind = MatchKind.PROJECTION
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    mse: float = 1.0
+    cosine: float = 0.0
+    similarity: float = 0.0
+    temperature: float = 0.05
+    temperature_end: float | None = None
+    task: float = 0.0
+    hidden: float = 0.0
+    attention: float = 0.0
+    attention_mode: AttentionMode = AttentionMode.AUTO
+    relation_heads: int = 12
+    layer_map: list[int] | None = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: float = 1.0
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    eval_steps: int = 200
+    save_total_limit: int = 2
+    select_by: SelectBy = SelectBy.COSINE
+    max_seq_length: int | None = None
+    seed: int = 42
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: str = "runs/student"
+    cache_dir: str = ".cache/st-compress"
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _describe(tp: Any) -> str:
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return "one of " + ", ".join(repr(m.value) for m in tp)
+    return getattr(tp, "__name__", str(tp)).replace("NoneType", "none")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp``; return it converted (enums) or raise ConfigError."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None or (isinstance(value, str) and value.lower() == "none"):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], key)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key '{key}' must be a list of {_describe(item)}, got {value!r}")
+        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            raise ConfigError(
+                f"config key '{key}' has value {value!r}; allowed values: {', '.join(m.value for m in tp)}"
+            ) from None
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is bool and not isinstance(value, bool):
+        raise ConfigError(f"config key '{key}' must be true or false, got {value!r}")
+    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"config key '{key}' must be an integer, got {value!r}")
+    if not isinstance(value, tp):
+        raise ConfigError(f"config key '{key}' must be a {_describe(tp)}, got {value!r}")
+    return value
+
+
+def _build(cls: type, table: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if key not in hints:
+            raise ConfigError(f"unknown config key '{full}'", f"allowed keys here: {', '.join(names)}")
+        tp = hints[key]
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{full}' must be a table [{full}]")
+            kwargs[key] = _build(tp, value, f"{full}.")  # type: ignore[arg-type]
+        else:
+            kwargs[key] = _coerce(value, tp, full)
+    return cls(**kwargs)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``section.key=value``; the value is read as TOML, else taken as a plain string."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r} is not key=value", "write e.g. --set train.epochs=2")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(table: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for text in overrides:
+        path, value = parse_override(text)
+        node = table
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {text!r}: '{part}' is not a section")
+        node[path[-1]] = value
+    return table
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist", "pass an existing TOML file to --config") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> DistillConfig:
+    table = read_toml(path) if path else {}
+    table = apply_overrides(table, overrides or [])
+    config: DistillConfig = _build(DistillConfig, table, "")
+    validate(config)
+    return config
+
+
+def validate(config: DistillConfig) -> None:
+    """Cross-field checks that the types alone do not catch."""
+    checks = [
+        (config.train.epochs > 0, "train.epochs", "must be > 0"),
+        (config.train.batch_size >= 2, "train.batch_size", "must be >= 2"),
+        (config.train.learning_rate > 0, "train.learning_rate", "must be > 0"),
+        (config.train.eval_steps >= 1, "train.eval_steps", "must be >= 1"),
+        (config.teacher.batch_size >= 1, "teacher.batch_size", "must be >= 1"),
+        (config.teacher.chunk_size >= 1, "teacher.chunk_size", "must be >= 1"),
+        (config.student.num_layers >= 1, "student.num_layers", "must be >= 1"),
+        (config.data.validation_sentences >= 0, "data.validation_sentences", "must be >= 0"),
+        (config.loss.temperature > 0, "loss.temperature", "must be > 0"),
+        ((config.loss.temperature_end or 1) > 0, "loss.temperature_end", "must be > 0"),
+        (config.loss.relation_heads >= 1, "loss.relation_heads", "must be >= 1"),
+    ]
+    for ok, key, what in checks:
+        if not ok:
+            raise ConfigError(f"config key '{key}' {what}")
+    if config.data.max_sentences is not None and config.data.max_sentences < 2:
+        raise ConfigError("config key 'data.max_sentences' must be >= 2 or none")
+    loss = config.loss
+    weights = {"mse": loss.mse, "cosine": loss.cosine, "similarity": loss.similarity, "task": loss.task,
+               "hidden": loss.hidden, "attention": loss.attention}
+    for name, weight in weights.items():
+        if weight < 0:
+            raise ConfigError(f"config key 'loss.{name}' must be >= 0 (a weight)")
+    if sum(weights.values()) == 0:
+        raise ConfigError("all loss weights are 0", "set at least one of loss.mse, loss.cosine, ... above 0")
+    if loss.task > 0 and not config.data.sts_train:
+        raise ConfigError("config key 'loss.task' needs 'data.sts_train' (labeled pairs)")

@@ -1,0 +1,18 @@
+"""What every loss component sees for one training batch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torch import Tensor
+
+
+@dataclass
+class DistillBatch:
+    student: Tensor  # (batch, dim) student sentence embeddings
+    teacher: Tensor  # (batch, dim) teacher (target) embeddings
+    attention_mask: Tensor  # (batch, seq)
+    student_hidden: list[Tensor] = field(default_factory=list)  # per student layer (batch, seq, hidden)
+    teacher_hidden: list[Tensor] = field(default_factory=list)
+    student_qkv: list[dict[str, Tensor]] = field(default_factory=list)  # per layer {"query","key","value"}
+    teacher_qkv: list[dict[str, Tensor]] = field(default_factory=list)

@@ -1,0 +1,73 @@
+"""Turn the ``[loss]`` config into loss modules for the trainer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from torch import nn
+
+from compress.config import LossConfig
+from compress.errors import ConfigError
+from compress.losses.attention import AttentionTransferLoss
+from compress.losses.cosine import CosineDistillLoss
+from compress.losses.distill import DistillLoss, WeightedLoss
+from compress.losses.hidden import HiddenStateLoss, default_layer_map
+from compress.losses.mse import MSEDistillLoss
+from compress.losses.similarity import SimilarityKLLoss
+from compress.students.pruned import find_layer_list
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+def _check_shared_tokenizer(student: SentenceTransformer, teacher: SentenceTransformer) -> None:
+    if student.tokenizer.get_vocab() != teacher.tokenizer.get_vocab():
+        raise ConfigError("loss.hidden and loss.attention need student and teacher to share a tokenizer",
+                          "use a pruned student, or set loss.hidden = 0 and loss.attention = 0")
+
+
+def _layer_map(config: LossConfig, student_layers: int, teacher_layers: int) -> list[int]:
+    if config.layer_map is None:
+        return default_layer_map(student_layers, teacher_layers)
+    if len(config.layer_map) != student_layers or not all(0 <= t < teacher_layers for t in config.layer_map):
+        raise ConfigError(f"config key 'loss.layer_map' = {config.layer_map} must give one teacher layer "
+                          f"(0..{teacher_layers - 1}) per student layer ({student_layers})")
+    return list(config.layer_map)
+
+
+def _internal_losses(config: LossConfig, student: SentenceTransformer,
+                     teacher: SentenceTransformer) -> dict[str, tuple[float, nn.Module]]:
+    _check_shared_tokenizer(student, teacher)
+    s_model, t_model = student[0].auto_model, teacher[0].auto_model
+    layer_map = _layer_map(config, len(find_layer_list(s_model)), len(find_layer_list(t_model)))
+    s_dim, t_dim = s_model.config.hidden_size, t_model.config.hidden_size
+    out: dict[str, tuple[float, nn.Module]] = {}
+    if config.hidden > 0:
+        out["hidden"] = (config.hidden, HiddenStateLoss(s_dim, t_dim, layer_map))
+    if config.attention > 0:
+        out["attention"] = (config.attention, AttentionTransferLoss(
+            layer_map, config.attention_mode, s_model.config.num_attention_heads,
+            t_model.config.num_attention_heads, s_dim, t_dim, config.relation_heads))
+    return out
+
+
+def build_losses(config: LossConfig, student: SentenceTransformer,
+                 teacher: SentenceTransformer) -> tuple[DistillLoss | None, nn.Module | None]:
+    """The distillation loss (None when only the task loss is on) and the weighted task loss (or None)."""
+    components: dict[str, tuple[float, nn.Module]] = {}
+    if config.mse > 0:
+        components["mse"] = (config.mse, MSEDistillLoss())
+    if config.cosine > 0:
+        components["cosine"] = (config.cosine, CosineDistillLoss())
+    if config.similarity > 0:
+        components["similarity"] = (config.similarity, SimilarityKLLoss(config.temperature, config.temperature_end))
+    if config.hidden > 0 or config.attention > 0:
+        components.update(_internal_losses(config, student, teacher))
+    needs_teacher = "hidden" in components or "attention" in components
+    distill = DistillLoss(student, components, teacher if needs_teacher else None) if components else None
+    task = None
+    if config.task > 0:
+        from sentence_transformers.losses import CoSENTLoss
+
+        task = WeightedLoss(CoSENTLoss(student), config.task)
+    return distill, task

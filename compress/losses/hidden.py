@@ -1,0 +1,35 @@
+"""Hidden-state matching: chosen student layers, through learned projections, to mapped teacher layers."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from compress.losses.batch import DistillBatch
+
+
+class HiddenStateLoss(nn.Module):
+    """``layer_map[j]`` is the teacher layer (0-based block index) that student block ``j`` learns."""
+
+    def __init__(self, student_dim: int, teacher_dim: int, layer_map: list[int]) -> None:
+        super().__init__()
+        self.layer_map = list(layer_map)
+        self.projections = nn.ModuleList(nn.Linear(student_dim, teacher_dim) for _ in layer_map)
+        if student_dim == teacher_dim:
+            for proj in self.projections:
+                nn.init.eye_(proj.weight)
+                nn.init.zeros_(proj.bias)
+
+    def forward(self, batch: DistillBatch) -> Tensor:
+        mask = batch.attention_mask.unsqueeze(-1).to(batch.student.dtype)
+        tokens = mask.sum().clamp(min=1)
+        total = batch.student.new_zeros(())
+        for j, (t_layer, proj) in enumerate(zip(self.layer_map, self.projections, strict=True)):
+            diff = proj(batch.student_hidden[j]) - batch.teacher_hidden[t_layer]
+            total = total + ((diff**2) * mask).sum() / (tokens * diff.shape[-1])
+        return total / len(self.layer_map)
+
+
+def default_layer_map(student_layers: int, teacher_layers: int) -> list[int]:
+    """Student block j learns teacher block round((j+1) * T / S) - 1: the last learns the last."""
+    return [max(0, round((j + 1) * teacher_layers / student_layers) - 1) for j in range(student_layers)]
+

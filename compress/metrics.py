@@ -1,0 +1,41 @@
+"""Accuracy metrics shared by training, reports and benchmarks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from compress.data.sts import StsPairs
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def sts_spearman_from_embeddings(emb1: np.ndarray, emb2: np.ndarray, pairs: StsPairs) -> float:
+    """Spearman correlation (x100) of cosine similarity with the gold scores."""
+    cosines = (_normalize(emb1) * _normalize(emb2)).sum(axis=1)
+    return 100 * spearman(cosines, np.asarray(pairs.scores))
+
+
+def sts_spearman(model: SentenceTransformer, pairs: StsPairs, batch_size: int = 64) -> float:
+    emb1 = model.encode(pairs.sentences1, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+    emb2 = model.encode(pairs.sentences2, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+    return sts_spearman_from_embeddings(emb1, emb2, pairs)
+
+
+def fidelity(student: np.ndarray, teacher: np.ndarray) -> dict[str, float]:
+    """MSE and mean / 5th-percentile cosine of student to teacher embeddings (same dimension)."""
+    cos = (_normalize(student) * _normalize(teacher)).sum(axis=1)
+    return {"mse": float(((student - teacher) ** 2).mean()), "cosine": float(cos.mean()),
+            "cosine_p5": float(np.percentile(cos, 5))}

@@ -1,0 +1,85 @@
+"""The distillation report: sizes, losses, curves, STS scores of teacher and student, retention, speed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from compress.cache import teacher_key, write_json_atomic
+from compress.data.sts import StsPairs
+from compress.metrics import fidelity, sts_spearman
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+    from compress.config import DistillConfig
+    from compress.students import BuiltStudent
+    from compress.train.trainer import TrainData, TrainOutcome
+
+
+def describe_model(model: SentenceTransformer) -> dict[str, Any]:
+    auto = model[0].auto_model
+    return {"parameters": sum(p.numel() for p in model.parameters()),
+            "dim": model.get_embedding_dimension(),
+            "layers": getattr(auto.config, "num_hidden_layers", None),
+            "hidden_size": getattr(auto.config, "hidden_size", None),
+            "max_seq_length": model.max_seq_length}
+
+
+def _teacher_sts(teacher: SentenceTransformer, name: str, pairs: StsPairs, cache_dir: Path) -> float:
+    """Teacher STS scores are cached by teacher key and pair content: they are the same for every student."""
+    content = json.dumps([pairs.sentences1, pairs.sentences2, pairs.scores]).encode()
+    key = teacher_key(teacher, hashlib.sha256(content).hexdigest()).digest()
+    path = cache_dir / "scores" / f"{key}-{name}.json"
+    if path.exists():
+        return float(json.loads(path.read_text())["spearman"])
+    score = sts_spearman(teacher, pairs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, {"spearman": score})
+    return score
+
+
+def _curves(log_history: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    train = [entry for entry in log_history if "loss" in entry]
+    validation = [entry for entry in log_history if any(k.startswith("eval_") for k in entry)]
+    return {"train": train, "validation": validation}
+
+
+def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainData, sts_dev: StsPairs | None,
+                 sts_test: StsPairs | None, outcome: TrainOutcome, config: DistillConfig,
+                 cache_dir: Path) -> dict[str, Any]:
+    student = built.model
+    scores: dict[str, dict[str, float]] = {"teacher": {}, "student": {}, "retention_percent": {}}
+    for name, pairs in (("sts_dev", sts_dev), ("sts_test", sts_test)):
+        if pairs is None:
+            continue
+        t_score, s_score = _teacher_sts(teacher, name, pairs, cache_dir), sts_spearman(student, pairs)
+        scores["teacher"][name], scores["student"][name] = t_score, s_score
+        scores["retention_percent"][name] = 100 * s_score / t_score if t_score else float("nan")
+    val = {}
+    if data.val_sentences:
+        emb = student.encode(data.val_sentences, convert_to_numpy=True, show_progress_bar=False)
+        val = fidelity(emb, np.asarray(data.val_targets))
+    epochs = config.train.epochs
+    return {
+        "schema": "st-compress/distill_report/1",
+        "teacher": {"model": config.teacher.model, **describe_model(teacher)},
+        "student": {"kind": config.student.kind.value, "description": built.description, **describe_model(student),
+                    "pca": None if built.pca is None else {"explained_variance_ratio": built.pca.explained_variance_ratio}},
+        "losses": {k: v for k, v in config.to_dict()["loss"].items() if k in
+                   ("mse", "cosine", "similarity", "task", "hidden", "attention") and v > 0},
+        "sts_spearman": scores,
+        "validation": {"held_back_sentences": len(data.val_sentences),
+                       "targets": "teacher (PCA-reduced)" if built.pca is not None else "teacher", **val},
+        "curves": _curves(outcome.log_history),
+        "training": {"sentences": len(data.sentences), "epochs": epochs, "steps": outcome.steps,
+                     "seconds": outcome.seconds,
+                     "sentences_per_second": len(data.sentences) * epochs / outcome.seconds if outcome.seconds else None,
+                     "best_checkpoint": outcome.best_checkpoint, "best_metric": outcome.best_metric,
+                     "resumed_from": outcome.resumed_from},
+        "config": config.to_dict(),
+    }

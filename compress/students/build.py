@@ -1,0 +1,53 @@
+"""Build the configured student from the teacher and a sample of the teacher's cached embeddings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from compress.config import MatchKind, StudentConfig, StudentKind
+from compress.models import has_normalize, load_sentence_transformer
+from compress.students.pca import Pca
+from compress.students.pretrained import add_projection
+from compress.students.pruned import evenly_spread, find_layer_list, prune_layers
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+FIT_SAMPLE = 4096
+
+
+@dataclass(frozen=True)
+class BuiltStudent:
+    model: SentenceTransformer
+    pca: Pca | None
+    description: str
+
+
+def build_student(config: StudentConfig, teacher: SentenceTransformer, sentences: list[str],
+                  targets: np.ndarray, trust_remote_code: bool = False) -> BuiltStudent:
+    """``sentences``/``targets``: training sentences and their teacher embeddings (a sample is used to fit)."""
+    if config.kind is StudentKind.PRUNED:
+        total = len(find_layer_list(teacher[0].auto_model))
+        keep = list(config.keep_layers) if config.keep_layers else evenly_spread(total, config.num_layers)
+        log.info("pruned student: keeping teacher layers %s of %d", keep, total)
+        return BuiltStudent(prune_layers(teacher, keep), None, f"pruned teacher, layers {keep}")
+    student = load_sentence_transformer(config.model, device=str(teacher.device),
+                                        trust_remote_code=trust_remote_code)
+    student_dim = student.get_embedding_dimension() or 0
+    teacher_dim = targets.shape[1]
+    if student_dim == teacher_dim:
+        return BuiltStudent(student, None, f"{config.model} (same dimension as the teacher)")
+    sample = min(len(sentences), FIT_SAMPLE)
+    if config.match is MatchKind.PCA:
+        pca = Pca.fit(np.asarray(targets[:sample]), student_dim)
+        log.info("PCA %d -> %d keeps %.1f%% of the teacher's variance", teacher_dim, student_dim,
+                 100 * pca.explained_variance_ratio)
+        return BuiltStudent(student, pca, f"{config.model}, teacher reduced by PCA to {student_dim}")
+    projected = add_projection(student, sentences[:sample], np.asarray(targets[:sample]), has_normalize(teacher))
+    return BuiltStudent(projected, None, f"{config.model} + projection {student_dim}->{teacher_dim}")

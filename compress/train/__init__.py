@@ -1,0 +1,1 @@
+"""Training the student through sentence-transformers' trainer, with validation against the teacher."""

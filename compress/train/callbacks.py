@@ -1,0 +1,59 @@
+"""Trainer callbacks: temperature schedule, and the loss's own weights saved with each checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+from transformers import TrainerCallback
+
+from compress.losses.distill import DistillLoss
+from compress.losses.similarity import SimilarityKLLoss
+
+LOSS_STATE = "distill_loss_state.safetensors"
+
+
+class ScheduleCallback(TrainerCallback):
+    """Tells the similarity loss how far training has come (for its temperature schedule)."""
+
+    def __init__(self, loss: nn.Module) -> None:
+        self.targets = [m for m in loss.modules() if isinstance(m, SimilarityKLLoss)]
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        for module in self.targets:
+            module.progress = state.global_step / max(state.max_steps, 1)
+
+
+class LossStateCallback(TrainerCallback):
+    """Saves the loss's learned projections beside each checkpoint, so a resumed run continues them."""
+
+    def __init__(self, loss: DistillLoss) -> None:
+        self.loss = loss
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        from safetensors.torch import save_file
+
+        state_dict = self.loss.trainable_state()
+        if state_dict:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(folder / LOSS_STATE))
+
+
+def restore_loss_state(loss: DistillLoss, checkpoint: Path) -> bool:
+    from safetensors.torch import load_file
+
+    path = checkpoint / LOSS_STATE
+    if not path.exists():
+        return False
+    state = {k.removeprefix("components."): v for k, v in load_file(str(path)).items()}
+    loss.components.load_state_dict(state)
+    return True
+
+
+class EvaluateAtEndCallback(TrainerCallback):
+    """Validate at the last step too, so the best-checkpoint choice also sees the end of training."""
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.global_step >= state.max_steps:
+            control.should_evaluate = True

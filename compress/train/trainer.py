@@ -1,0 +1,118 @@
+"""Run sentence-transformers' trainer on the cached teacher targets (and STS pairs for the task loss).
+
+Going through ``SentenceTransformerTrainer`` means several GPUs work with accelerate/torchrun unchanged.
+Checkpoints go to ``work_dir/checkpoints``; a rerun with the same ``work_dir`` resumes from the last one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from compress.config import SelectBy, TrainConfig
+from compress.data.sts import StsPairs
+from compress.losses.distill import DistillLoss
+from compress.progress import progress_enabled
+from compress.train.callbacks import EvaluateAtEndCallback, LossStateCallback, ScheduleCallback, restore_loss_state
+from compress.train.evaluator import DistillEvaluator
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainData:
+    sentences: list[str]
+    targets: np.ndarray
+    val_sentences: list[str]
+    val_targets: np.ndarray
+    sts_dev: StsPairs | None = None
+    sts_train: StsPairs | None = None
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    log_history: list[dict[str, Any]]
+    best_checkpoint: str | None
+    best_metric: float | None
+    steps: int
+    seconds: float
+    resumed_from: str | None
+
+
+def _datasets(data: TrainData, distill: DistillLoss | None, task: nn.Module | None) -> tuple[Any, Any]:
+    from datasets import Dataset
+
+    datasets: dict[str, Any] = {}
+    losses: dict[str, Any] = {}
+    if distill is not None:
+        datasets["distill"] = Dataset.from_dict({"sentence": data.sentences, "label": np.asarray(data.targets).tolist()})
+        losses["distill"] = distill
+    if task is not None and data.sts_train is not None:
+        pairs = data.sts_train
+        datasets["task"] = Dataset.from_dict({"sentence1": pairs.sentences1, "sentence2": pairs.sentences2,
+                                              "score": pairs.normalized_scores()})
+        losses["task"] = task
+    if len(datasets) == 1:
+        (name,) = datasets
+        return datasets[name], losses[name]
+    return datasets, losses
+
+
+def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool) -> Any:
+    from sentence_transformers import SentenceTransformerTrainingArguments
+
+    select = config.select_by
+    if select is SelectBy.STS_DEV and not has_sts_dev:
+        select = SelectBy.COSINE
+    return SentenceTransformerTrainingArguments(
+        output_dir=str(output_dir), num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.batch_size,
+        learning_rate=config.learning_rate, warmup_ratio=config.warmup_ratio, weight_decay=config.weight_decay,
+        eval_strategy="steps", eval_steps=config.eval_steps, save_strategy="steps", save_steps=config.eval_steps,
+        save_total_limit=config.save_total_limit, load_best_model_at_end=True,
+        metric_for_best_model=f"eval_distill_{select.value}", greater_is_better=select is not SelectBy.MSE,
+        logging_steps=max(1, min(50, config.eval_steps // 2)), seed=config.seed, data_seed=config.seed,
+        report_to="none", disable_tqdm=not progress_enabled(), use_cpu=config.device == "cpu",
+        dataloader_drop_last=False, save_safetensors=True,
+    )
+
+
+def train_student(student: SentenceTransformer, distill: DistillLoss | None, task: nn.Module | None,
+                  data: TrainData, config: TrainConfig, work_dir: Path) -> TrainOutcome:
+    from sentence_transformers import SentenceTransformerTrainer
+    from transformers import PrinterCallback
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints = work_dir / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    train_dataset, loss = _datasets(data, distill, task)
+    evaluator = DistillEvaluator(data.val_sentences, data.val_targets, data.sts_dev,
+                                 primary=config.select_by.value, batch_size=config.batch_size)
+    callbacks: list[Any] = [EvaluateAtEndCallback()]
+    if distill is not None:
+        callbacks += [ScheduleCallback(distill), LossStateCallback(distill)]
+    trainer = SentenceTransformerTrainer(model=student, args=_arguments(config, checkpoints, data.sts_dev is not None),
+                                         train_dataset=train_dataset, loss=loss, evaluator=evaluator,
+                                         callbacks=callbacks)
+    trainer.remove_callback(PrinterCallback)  # it prints logs to stdout; stdout is for results
+    last = get_last_checkpoint(str(checkpoints))
+    if last and distill is not None:
+        restore_loss_state(distill, Path(last))
+    if last:
+        log.info("resuming training from %s", last)
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - start
+    state = trainer.state
+    return TrainOutcome(log_history=list(state.log_history), best_checkpoint=state.best_model_checkpoint,
+                        best_metric=state.best_metric, steps=state.global_step, seconds=seconds,
+                        resumed_from=last)

@@ -1,0 +1,1 @@
+"""ONNX export, graph optimization and per-target quantization (see the export issue)."""

@@ -1,0 +1,1 @@
+"""Torch-free runtime and HTTP server for exported artifacts (see the serving issue)."""

@@ -1,0 +1,124 @@
+"""Shared fixtures: tiny random-initialized BERT sentence-transformers built in the test session."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+WORDS = ("a the man woman child dog cat horse car street park plays runs eats rides sits sleeps walks red "
+         "blue small big happy sad guitar ball food water house tree bike phone book reads sings talks "
+         "two three on in with near under over is are was and of to").split()
+
+
+def make_sentences(count: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))) + "." for _ in range(count)]
+
+
+def build_tiny_model(folder: Path, layers: int = 4, hidden: int = 32, heads: int = 4, seed: int = 0) -> Path:
+    """A random-init BERT (tiny vocab) + mean pooling + normalize, saved as a sentence-transformers folder."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    hf_dir = folder / "hf"
+    hf_dir.mkdir(exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", *WORDS]
+    (hf_dir / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(hf_dir / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=heads, intermediate_size=hidden * 2, max_position_embeddings=64)
+    BertModel(config).save_pretrained(hf_dir)
+    tokenizer.save_pretrained(hf_dir)
+    transformer = models.Transformer(str(hf_dir), max_seq_length=32)
+    pooling = models.Pooling(transformer.get_word_embedding_dimension(), "mean")
+    model = SentenceTransformer(modules=[transformer, pooling, models.Normalize()], device="cpu")
+    out = folder / "st"
+    model.save(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("teacher"), layers=4, hidden=32, heads=4, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_other_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A smaller 'pretrained' encoder: 2 layers, 16 wide, 2 heads, same tokenizer."""
+    return build_tiny_model(tmp_path_factory.mktemp("other"), layers=2, hidden=16, heads=2, seed=1)
+
+
+@pytest.fixture()
+def tiny_teacher(tiny_teacher_dir: Path):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(tiny_teacher_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def corpus_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "sentences.txt"
+    path.write_text("\n".join(make_sentences(240)) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sts_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = random.Random(3)
+    path = tmp_path_factory.mktemp("sts") / "pairs.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sentence1", "sentence2", "score"])
+        for s1, s2 in zip(make_sentences(40, 1), make_sentences(40, 2), strict=True):
+            writer.writerow([s1, s2, round(rng.uniform(0, 5), 2)])
+    return path
+
+
+@pytest.fixture()
+def tiny_config_toml(tmp_path: Path, tiny_teacher_dir: Path, corpus_file: Path, sts_file: Path) -> Path:
+    """A complete config for a fast distillation run on the tiny models."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[teacher]
+model = "{tiny_teacher_dir}"
+batch_size = 16
+chunk_size = 50
+
+[data]
+corpus = "{corpus_file}"
+max_sentences = 200
+validation_sentences = 20
+sts_train = "{sts_file}"
+sts_dev = "{sts_file}"
+sts_test = "{sts_file}"
+
+[student]
+kind = "pruned"
+num_layers = 2
+
+[train]
+epochs = 1
+batch_size = 16
+eval_steps = 5
+device = "cpu"
+
+[output]
+dir = "{tmp_path / 'student'}"
+cache_dir = "{tmp_path / 'cache'}"
+progress = false
+""")
+    return path
