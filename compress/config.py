@@ -7,7 +7,7 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +16,17 @@ from compress.errors import ConfigError
 DEFAULT_DATA = "../shared/data"
 
 
-class StudentKind(str, Enum):
+class StudentKind(StrEnum):
     PRUNED = "pruned"
     PRETRAINED = "pretrained"
 
 
-class MatchKind(str, Enum):
+class MatchKind(StrEnum):
     PROJECTION = "projection"
     PCA = "pca"
 
 
-class SelectBy(str, Enum):
+class SelectBy(StrEnum):
     """Which validation metric picks the best checkpoint."""
 
     COSINE = "cosine"
@@ -34,7 +34,7 @@ class SelectBy(str, Enum):
     STS_DEV = "sts_dev_spearman"
 
 
-class AttentionMode(str, Enum):
+class AttentionMode(StrEnum):
     AUTO = "auto"
     DISTRIBUTION = "distribution"
     RELATION = "relation"
@@ -44,8 +44,8 @@ class AttentionMode(str, Enum):
 class TeacherConfig:
     model: str = "all-mpnet-base-v2"
     max_seq_length: int | None = 128
-    batch_size: int = 64
-    chunk_size: int = 2048
+    batch_size: int = 32
+    chunk_size: int = 1024
     trust_remote_code: bool = False
 
 
@@ -141,9 +141,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
-        if value is None or (isinstance(value, str) and value.lower() == "none"):
-            if type(None) in args:
-                return None
+        if type(None) in args and (value is None or (isinstance(value, str) and value.lower() == "none")):
+            return None
         inner = [a for a in args if a is not type(None)]
         return _coerce(value, inner[0], key)
     if origin is list:

@@ -15,7 +15,7 @@ import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compress.errors import CompressError
 
@@ -105,6 +105,11 @@ def resolve_model(name: str) -> str:
     if name in MINILM_NAMES:
         return str(minilm_path())
     return name
+
+
+def backbone(model: SentenceTransformer) -> Any:
+    """The Hugging Face transformer inside a sentence-transformers model (its first module)."""
+    return model[0].auto_model
 
 
 def has_normalize(model: SentenceTransformer) -> bool:

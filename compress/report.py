@@ -12,6 +12,7 @@ import numpy as np
 from compress.cache import teacher_key, write_json_atomic
 from compress.data.sts import StsPairs
 from compress.metrics import fidelity, sts_spearman
+from compress.models import backbone
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def describe_model(model: SentenceTransformer) -> dict[str, Any]:
-    auto = model[0].auto_model
+    auto = backbone(model)
     return {"parameters": sum(p.numel() for p in model.parameters()),
             "dim": model.get_embedding_dimension(),
             "layers": getattr(auto.config, "num_hidden_layers", None),
@@ -69,7 +70,8 @@ def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainD
         "schema": "st-compress/distill_report/1",
         "teacher": {"model": config.teacher.model, **describe_model(teacher)},
         "student": {"kind": config.student.kind.value, "description": built.description, **describe_model(student),
-                    "pca": None if built.pca is None else {"explained_variance_ratio": built.pca.explained_variance_ratio}},
+                    "pca": None if built.pca is None
+                    else {"explained_variance_ratio": built.pca.explained_variance_ratio}},
         "losses": {k: v for k, v in config.to_dict()["loss"].items() if k in
                    ("mse", "cosine", "similarity", "task", "hidden", "attention") and v > 0},
         "sts_spearman": scores,
@@ -78,7 +80,8 @@ def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainD
         "curves": _curves(outcome.log_history),
         "training": {"sentences": len(data.sentences), "epochs": epochs, "steps": outcome.steps,
                      "seconds": outcome.seconds,
-                     "sentences_per_second": len(data.sentences) * epochs / outcome.seconds if outcome.seconds else None,
+                     "sentences_per_second": (len(data.sentences) * epochs / outcome.seconds
+                                              if outcome.seconds else None),
                      "best_checkpoint": outcome.best_checkpoint, "best_metric": outcome.best_metric,
                      "resumed_from": outcome.resumed_from},
         "config": config.to_dict(),

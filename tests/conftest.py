@@ -16,9 +16,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
-WORDS = ("a the man woman child dog cat horse car street park plays runs eats rides sits sleeps walks red "
-         "blue small big happy sad guitar ball food water house tree bike phone book reads sings talks "
-         "two three on in with near under over is are was and of to").split()
+WORDS = [
+    "a", "the", "man", "woman", "child", "dog", "cat", "horse", "car", "street", "park", "plays", "runs", "eats",
+    "rides", "sits", "sleeps", "walks", "red", "blue", "small", "big", "happy", "sad", "guitar", "ball", "food",
+    "water", "house", "tree", "bike", "phone", "book", "reads", "sings", "talks", "two", "three", "on", "in",
+    "with", "near", "under", "over", "is", "are", "was", "and", "of", "to",
+]
 
 
 def make_sentences(count: int, seed: int = 0) -> list[str]:

@@ -59,7 +59,8 @@ def _from_jsonl(path: Path, field: str) -> Iterator[tuple[int, str]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CompressError(f"{path}:{line_no}: not valid JSON ({exc.msg})", "write one JSON object per line") from None
+            raise CompressError(f"{path}:{line_no}: not valid JSON ({exc.msg})",
+                                "write one JSON object per line") from None
         if not isinstance(record, dict) or field not in record:
             raise CompressError(f"{path}:{line_no}: no field '{field}'", "set data.column to the field with the text")
         if not isinstance(record[field], str):

@@ -1,35 +1,36 @@
-"""Open text files (plain or gzip) and decode them line by line with errors that name file and line."""
+"""Read text files (plain or gzip) line by line, with errors that name the file and line."""
 
 from __future__ import annotations
 
 import gzip
-import io
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from compress.errors import CompressError
 
 
-def open_text(path: Path) -> IO[str]:
-    """Open ``path`` as UTF-8 text (gzip by suffix); undecodable bytes raise on the line that holds them."""
+def open_binary(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading bytes, through gzip when it ends in ``.gz``."""
     if not path.is_file():
         raise CompressError(f"data file {path} does not exist", "check the path in your config (relative to the cwd)")
-    raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    handle = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # noqa: SIM115
+    return cast(IO[bytes], handle)
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` from ``path``, turning decode and gzip failures into CompressError."""
+    """Yield ``(line_number, line)`` decoded as UTF-8; bad bytes and broken gzip name the file and line."""
     line_no = 0
     try:
-        with open_text(path) as handle:
-            for line_no, line in enumerate(handle, start=1):
-                yield line_no, line
-    except UnicodeDecodeError as exc:
-        raise CompressError(f"{path}:{line_no + 1}: bytes that are not UTF-8 ({exc.reason})",
-                            "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+        with open_binary(path) as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                try:
+                    text = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    raise CompressError(f"{path}:{line_no}: bytes that are not UTF-8 ({exc.reason})",
+                                        "re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+                yield line_no, text
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise CompressError(f"{path}: unreadable gzip after line {line_no} ({exc})",
                             "re-create the .gz file, or decompress it and pass the plain file") from None

@@ -14,6 +14,7 @@ from compress.losses.distill import DistillLoss, WeightedLoss
 from compress.losses.hidden import HiddenStateLoss, default_layer_map
 from compress.losses.mse import MSEDistillLoss
 from compress.losses.similarity import SimilarityKLLoss
+from compress.models import backbone
 from compress.students.pruned import find_layer_list
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def _layer_map(config: LossConfig, student_layers: int, teacher_layers: int) -> 
 def _internal_losses(config: LossConfig, student: SentenceTransformer,
                      teacher: SentenceTransformer) -> dict[str, tuple[float, nn.Module]]:
     _check_shared_tokenizer(student, teacher)
-    s_model, t_model = student[0].auto_model, teacher[0].auto_model
+    s_model, t_model = backbone(student), backbone(teacher)
     layer_map = _layer_map(config, len(find_layer_list(s_model)), len(find_layer_list(t_model)))
     s_dim, t_dim = s_model.config.hidden_size, t_model.config.hidden_size
     out: dict[str, tuple[float, nn.Module]] = {}

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from compress.losses.batch import DistillBatch
 from compress.losses.taps import LayerTaps
+from compress.models import backbone
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -37,8 +38,8 @@ class DistillLoss(nn.Module):
             if teacher is None:
                 raise ValueError("hidden-state and attention losses need the teacher")
             teacher.eval().requires_grad_(False)
-            self.student_taps = LayerTaps(model[0].auto_model, needs_hidden, needs_qkv)
-            self.teacher_taps = LayerTaps(teacher[0].auto_model, needs_hidden, needs_qkv)
+            self.student_taps = LayerTaps(backbone(model), needs_hidden, needs_qkv)
+            self.teacher_taps = LayerTaps(backbone(teacher), needs_hidden, needs_qkv)
 
     def trainable_state(self) -> dict[str, Tensor]:
         """The loss's own learned weights (projections), for checkpoints; not the student's or teacher's."""

@@ -13,11 +13,12 @@ class HiddenStateLoss(nn.Module):
     def __init__(self, student_dim: int, teacher_dim: int, layer_map: list[int]) -> None:
         super().__init__()
         self.layer_map = list(layer_map)
-        self.projections = nn.ModuleList(nn.Linear(student_dim, teacher_dim) for _ in layer_map)
+        projections = [nn.Linear(student_dim, teacher_dim) for _ in layer_map]
         if student_dim == teacher_dim:
-            for proj in self.projections:
+            for proj in projections:
                 nn.init.eye_(proj.weight)
                 nn.init.zeros_(proj.bias)
+        self.projections = nn.ModuleList(projections)
 
     def forward(self, batch: DistillBatch) -> Tensor:
         mask = batch.attention_mask.unsqueeze(-1).to(batch.student.dtype)

@@ -24,7 +24,8 @@ def find_projections(layer: nn.Module) -> dict[str, nn.Linear]:
                 found[role] = module
     if len(found) != 3:
         raise ConfigError(f"cannot find query/key/value projections in {type(layer).__name__}",
-                          "attention transfer supports BERT/MPNet/RoBERTa/DistilBERT-style layers; set loss.attention = 0")
+                          "attention transfer supports BERT/MPNet/RoBERTa/DistilBERT-style layers; "
+                          "set loss.attention = 0")
     return found
 
 

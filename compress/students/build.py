@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compress.config import MatchKind, StudentConfig, StudentKind
-from compress.models import has_normalize, load_sentence_transformer
+from compress.models import backbone, has_normalize, load_sentence_transformer
 from compress.students.pca import Pca
 from compress.students.pretrained import add_projection
 from compress.students.pruned import evenly_spread, find_layer_list, prune_layers
@@ -33,7 +33,7 @@ def build_student(config: StudentConfig, teacher: SentenceTransformer, sentences
                   targets: np.ndarray, trust_remote_code: bool = False) -> BuiltStudent:
     """``sentences``/``targets``: training sentences and their teacher embeddings (a sample is used to fit)."""
     if config.kind is StudentKind.PRUNED:
-        total = len(find_layer_list(teacher[0].auto_model))
+        total = len(find_layer_list(backbone(teacher)))
         keep = list(config.keep_layers) if config.keep_layers else evenly_spread(total, config.num_layers)
         log.info("pruned student: keeping teacher layers %s of %d", keep, total)
         return BuiltStudent(prune_layers(teacher, keep), None, f"pruned teacher, layers {keep}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from torch import nn
 
 from compress.errors import ConfigError
+from compress.models import backbone
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -34,13 +35,13 @@ def evenly_spread(total: int, count: int) -> list[int]:
 
 def prune_layers(teacher: SentenceTransformer, keep: list[int]) -> SentenceTransformer:
     """A deep copy of ``teacher`` with only the layers in ``keep`` (in that order)."""
-    total = len(find_layer_list(teacher[0].auto_model))
+    total = len(find_layer_list(backbone(teacher)))
     bad = [i for i in keep if not 0 <= i < total]
     if bad or not keep or len(set(keep)) != len(keep):
         raise ConfigError(f"config key 'student.keep_layers' = {keep} is not a list of distinct layers",
                           f"use distinct indices in 0..{total - 1}")
     student = copy.deepcopy(teacher)
-    auto_model = student[0].auto_model
+    auto_model = backbone(student)
     layers = find_layer_list(auto_model)
     kept = nn.ModuleList([layers[i] for i in keep])
     name = next(n for n, m in auto_model.named_modules() if m is layers)
@@ -50,5 +51,5 @@ def prune_layers(teacher: SentenceTransformer, keep: list[int]) -> SentenceTrans
     for index, layer in enumerate(kept):  # keep each block's own index consistent (used by kv caches)
         for module in layer.modules():
             if hasattr(module, "layer_idx"):
-                module.layer_idx = index
+                setattr(module, "layer_idx", index)  # noqa: B010
     return student

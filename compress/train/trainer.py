@@ -54,7 +54,8 @@ def _datasets(data: TrainData, distill: DistillLoss | None, task: nn.Module | No
     datasets: dict[str, Any] = {}
     losses: dict[str, Any] = {}
     if distill is not None:
-        datasets["distill"] = Dataset.from_dict({"sentence": data.sentences, "label": np.asarray(data.targets).tolist()})
+        targets = np.asarray(data.targets).tolist()
+        datasets["distill"] = Dataset.from_dict({"sentence": data.sentences, "label": targets})
         losses["distill"] = distill
     if task is not None and data.sts_train is not None:
         pairs = data.sts_train
@@ -87,7 +88,8 @@ def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool) -> Any:
 
 
 def train_student(student: SentenceTransformer, distill: DistillLoss | None, task: nn.Module | None,
-                  data: TrainData, config: TrainConfig, work_dir: Path) -> TrainOutcome:
+                  data: TrainData, config: TrainConfig, work_dir: Path,
+                  extra_callbacks: list[Any] | None = None) -> TrainOutcome:
     from sentence_transformers import SentenceTransformerTrainer
     from transformers import PrinterCallback
     from transformers.trainer_utils import get_last_checkpoint
@@ -97,7 +99,7 @@ def train_student(student: SentenceTransformer, distill: DistillLoss | None, tas
     train_dataset, loss = _datasets(data, distill, task)
     evaluator = DistillEvaluator(data.val_sentences, data.val_targets, data.sts_dev,
                                  primary=config.select_by.value, batch_size=config.batch_size)
-    callbacks: list[Any] = [EvaluateAtEndCallback()]
+    callbacks: list[Any] = [EvaluateAtEndCallback(), *(extra_callbacks or [])]
     if distill is not None:
         callbacks += [ScheduleCallback(distill), LossStateCallback(distill)]
     trainer = SentenceTransformerTrainer(model=student, args=_arguments(config, checkpoints, data.sts_dev is not None),

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Create .venv with everything st-compress needs (CPU torch first, so no CUDA build is pulled in).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q torch==2.13.0
+.venv/bin/python -m pip install -q -e ".[train,serve,models,dev]"
+.venv/bin/python -m pip check
+echo "st-compress is set up in .venv" >&2

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compress.cache import CacheKey, cached_embeddings
+
+KEY = CacheKey(weights="w", corpus="c", max_seq_length=16, normalize=True)
+SENTENCES = [f"sentence number {i}" for i in range(23)]
+
+
+def fake_encode(batch: list[str]) -> np.ndarray:
+    """Deterministic stand-in for a teacher: 4-dim vectors derived from the text."""
+    return np.array([[len(s), sum(map(ord, s)) % 97, s.count("1"), 1.0] for s in batch], dtype=np.float32)
+
+
+def test_computes_then_reuses(tmp_path: Path) -> None:
+    first = cached_embeddings(SENTENCES, fake_encode, KEY, tmp_path, chunk_size=5, show_progress=False)
+    assert first.shape == (23, 4)
+    np.testing.assert_array_equal(first, fake_encode(SENTENCES))
+
+    def forbidden(batch: list[str]) -> np.ndarray:
+        raise AssertionError("the cache should have been reused")
+
+    again = cached_embeddings(SENTENCES, forbidden, KEY, tmp_path, chunk_size=5, show_progress=False)
+    np.testing.assert_array_equal(again, first)
+
+
+def test_key_changes_with_every_input() -> None:
+    digests = {KEY.digest(), CacheKey("w2", "c", 16, True).digest(), CacheKey("w", "c2", 16, True).digest(),
+               CacheKey("w", "c", 32, True).digest(), CacheKey("w", "c", 16, False).digest()}
+    assert len(digests) == 5
+
+
+def test_resumes_after_a_failure_midway(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def failing(batch: list[str]) -> np.ndarray:
+        if len(seen) >= 10:
+            raise RuntimeError("killed")
+        seen.extend(batch)
+        return fake_encode(batch)
+
+    with pytest.raises(RuntimeError):
+        cached_embeddings(SENTENCES, failing, KEY, tmp_path, chunk_size=5, show_progress=False)
+    resumed: list[str] = []
+
+    def counting(batch: list[str]) -> np.ndarray:
+        resumed.extend(batch)
+        return fake_encode(batch)
+
+    result = cached_embeddings(SENTENCES, counting, KEY, tmp_path, chunk_size=5, show_progress=False)
+    assert resumed == SENTENCES[10:]  # the two finished chunks were not embedded again
+    np.testing.assert_array_equal(result, fake_encode(SENTENCES))
+
+
+CHILD = """
+import sys, time
+import numpy as np
+sys.path.insert(0, {tests!r})
+from test_cache import KEY, SENTENCES, fake_encode
+from compress.cache import cached_embeddings
+def slow(batch):
+    time.sleep(0.15)
+    return fake_encode(batch)
+cached_embeddings(SENTENCES, slow, KEY, __import__("pathlib").Path({cache!r}), chunk_size=2, show_progress=False)
+"""
+
+
+def test_survives_kill_9(tmp_path: Path) -> None:
+    code = CHILD.format(tests=str(Path(__file__).parent), cache=str(tmp_path))
+    child = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.getcwd()})
+    progress = None
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        progress = next(tmp_path.glob("teacher/*/progress.json"), None)
+        if progress and json.loads(progress.read_text())["chunks_done"] >= 3:
+            break
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert progress is not None
+    done = json.loads(progress.read_text())["chunks_done"]
+    assert 3 <= done < 12, "the child should have been killed part-way"
+    assert not (progress.parent / "meta.json").exists()
+    resumed: list[str] = []
+
+    def counting(batch: list[str]) -> np.ndarray:
+        resumed.extend(batch)
+        return fake_encode(batch)
+
+    result = cached_embeddings(SENTENCES, counting, KEY, tmp_path, chunk_size=2, show_progress=False)
+    assert resumed == SENTENCES[2 * done:]  # only the chunks the killed run had not finished
+    np.testing.assert_array_equal(result, fake_encode(SENTENCES))

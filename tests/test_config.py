@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compress.config import DistillConfig, MatchKind, StudentKind, load_config, parse_override
+from compress.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_valid() -> None:
+    config = load_config()
+    assert config == DistillConfig()
+    assert config.teacher.model == "all-mpnet-base-v2"
+    assert config.to_dict()["student"]["kind"] == "pruned"
+
+
+def test_file_and_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, '[student]\nkind = "pretrained"\nmatch = "pca"\n[train]\nepochs = 2\n')
+    config = load_config(path, ["train.learning_rate=3e-5", "student.keep_layers=[0, 5]", "data.max_sentences=none"])
+    assert config.student.kind is StudentKind.PRETRAINED
+    assert config.student.match is MatchKind.PCA
+    assert config.train.epochs == 2.0 and isinstance(config.train.epochs, float)
+    assert config.train.learning_rate == 3e-5
+    assert config.student.keep_layers == [0, 5]
+    assert config.data.max_sentences is None
+
+
+def test_override_plain_string_value() -> None:
+    assert parse_override("teacher.model=my/model") == (["teacher", "model"], "my/model")
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("[student]\nnum_layer = 3\n", "unknown config key 'student.num_layer'"),
+    ("[nope]\nx = 1\n", "unknown config key 'nope'"),
+    ('[student]\nkind = "tiny"\n', "allowed values: pruned, pretrained"),
+    ('[train]\nbatch_size = "big"\n', "'train.batch_size' must be an integer"),
+    ("[train]\nepochs = 0\n", "'train.epochs' must be > 0"),
+    ("[loss]\nmse = 0\n", "all loss weights are 0"),
+    ("[loss]\nmse = -1\n", "'loss.mse' must be >= 0"),
+    ("[student]\nkeep_layers = [0, \"x\"]\n", "'student.keep_layers[1]' must be an integer"),
+    ("student = 3\n", "must be a table"),
+    ("[loss]\ntask = 1\n[data]\nsts_train = \"none\"\n", "'loss.task' needs 'data.sts_train'"),
+])
+def test_errors_name_the_key(tmp_path: Path, text: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert needle in str(info.value)
+
+
+def test_unknown_key_lists_allowed_keys(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, "[train]\nepoch = 1\n"))
+    assert info.value.hint is not None and "epochs" in info.value.hint
+
+
+def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[train\n"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_bad_override_syntax() -> None:
+    with pytest.raises(ConfigError, match="is not key=value"):
+        load_config(None, ["train.epochs"])

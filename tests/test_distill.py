@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sentence_transformers import SentenceTransformer
+from transformers import TrainerCallback
+
+from compress.config import load_config
+from compress.distill import REPORT_NAME, distill
+
+
+def test_distill_writes_a_loadable_student_and_a_full_report(tiny_config_toml: Path) -> None:
+    config = load_config(tiny_config_toml, ["loss.similarity=0.5", "loss.temperature_end=0.02"])
+    result = distill(config)
+    student = SentenceTransformer(str(result.student_dir), device="cpu")
+    assert student[0].auto_model.config.num_hidden_layers == 2
+    assert student.encode(["a dog runs."]).shape == (1, 32)
+    report = json.loads((result.student_dir / REPORT_NAME).read_text())
+    assert report["teacher"]["parameters"] > report["student"]["parameters"]
+    assert report["teacher"]["layers"] == 4 and report["student"]["layers"] == 2
+    assert report["losses"] == {"mse": 1.0, "similarity": 0.5}
+    for who in ("teacher", "student"):
+        assert set(report["sts_spearman"][who]) == {"sts_dev", "sts_test"}
+    assert report["sts_spearman"]["retention_percent"]["sts_test"] == pytest.approx(
+        100 * report["sts_spearman"]["student"]["sts_test"] / report["sts_spearman"]["teacher"]["sts_test"])
+    curves = report["curves"]
+    assert curves["train"] and all("mse" in e and "similarity" in e for e in curves["train"])
+    evals = [e for e in curves["validation"]]
+    assert {"eval_distill_mse", "eval_distill_cosine", "eval_distill_sts_dev_spearman"} <= set(evals[0])
+    assert evals[-1]["step"] == report["training"]["steps"]  # validated at the last step too
+    assert report["training"]["sentences"] == 180 and report["training"]["sentences_per_second"] > 0
+    assert report["timing"]["wall_seconds"] > 0
+    assert not [p for p in result.student_dir.parent.iterdir() if ".tmp-" in p.name]
+
+
+class CrashAt(TrainerCallback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.global_step == self.step:
+            raise KeyboardInterrupt("simulated crash")
+
+
+def test_training_resumes_from_the_last_checkpoint(tiny_config_toml: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import compress.distill as distill_module
+    from compress.train import trainer
+
+    config = load_config(tiny_config_toml, ["loss.hidden=1"])
+    original = trainer.train_student
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        return original(*args, **kwargs, extra_callbacks=[CrashAt(7)])
+
+    monkeypatch.setattr(distill_module, "train_student", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        distill(config)
+    assert not Path(config.output.dir).exists()  # nothing that looks finished
+    checkpoints = list(Path(config.output.cache_dir).glob("runs/*/checkpoints/checkpoint-5"))
+    assert len(checkpoints) == 1 and (checkpoints[0] / "distill_loss_state.safetensors").exists()
+    monkeypatch.setattr(distill_module, "train_student", original)
+    result = distill(config)
+    training = result.report["training"]
+    assert training["resumed_from"].endswith("checkpoint-5")
+    assert training["steps"] == 12
+    assert (result.student_dir / "model.safetensors").exists()
+
+
+def test_pca_student_is_saved_with_its_pca(tiny_config_toml: Path, tiny_other_dir: Path) -> None:
+    config = load_config(tiny_config_toml, ["student.kind=pretrained", f"student.model='{tiny_other_dir}'",
+                                            "student.match=pca"])
+    result = distill(config)
+    from compress.students import Pca
+
+    pca = Pca.load(result.student_dir)
+    assert pca.components.shape == (16, 32)
+    assert result.report["validation"]["targets"] == "teacher (PCA-reduced)"
+    assert np.isfinite(result.report["validation"]["cosine"])
