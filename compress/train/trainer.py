@@ -94,6 +94,7 @@ def train_student(student: SentenceTransformer, distill: DistillLoss | None, tas
     from transformers import PrinterCallback
     from transformers.trainer_utils import get_last_checkpoint
 
+    student.model_card_data.generate_widget_examples = False  # it embeds examples at every save: slow, noisy
     checkpoints = work_dir / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     train_dataset, loss = _datasets(data, distill, task)
