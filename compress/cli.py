@@ -74,3 +74,47 @@ def check_config(config: ConfigOption = None, set_: SetOption = None) -> None:
     from compress.config import load_config
 
     typer.echo(json.dumps(load_config(config, set_ or []).to_dict(), indent=2))
+
+
+@app.command("export")
+@handle_errors
+def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-transformers folder.")],
+               out_dir: Annotated[Path, typer.Argument(help="The artifact folder to write.")],
+               targets: Annotated[str | None, typer.Option(help="Comma-separated: avx2,avx512,avx512_vnni,arm64.")]
+               = None,
+               static: Annotated[bool, typer.Option("--static", help="Also static (QDQ) int8 per target.")] = False,
+               config: ConfigOption = None, set_: SetOption = None) -> None:
+    """Export to ONNX (parity-checked), optimize, and quantize per target behind the accuracy gate.
+
+    Exit codes: 0 every quantized file passed its gate, 1 a gate or the parity check failed, 2 bad input.
+    """
+    from compress.config import load_config
+
+    overrides = list(set_ or [])
+    if targets:
+        overrides.append("export.targets=" + json.dumps([t.strip() for t in targets.split(",") if t.strip()]))
+    if static:
+        overrides.append("export.static=true")
+    cfg = load_config(config, overrides)
+    from export.stage import run_export
+
+    result = run_export(cfg, student_dir, out_dir)
+    typer.echo(json.dumps({"out_dir": str(result.out_dir), "passed": result.passed,
+                           "quantized": {k: {"passed": v["passed"], "score": v["score"]}
+                                         for k, v in result.report["quantized"].items()}}, indent=2))
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def verify(artifact_dir: Annotated[Path, typer.Argument(help="An artifact folder with manifest.json.")]) -> None:
+    """Re-check every sha256 in an artifact's manifest; exit 1 on any mismatch."""
+    from export.manifest import verify as verify_folder
+
+    bad = verify_folder(artifact_dir)
+    for name in bad:
+        typer.echo(f"mismatch: {name}", err=True)
+    typer.echo(json.dumps({"artifact": str(artifact_dir), "ok": not bad, "mismatches": bad}))
+    if bad:
+        raise typer.Exit(1)

@@ -100,6 +100,35 @@ class TrainConfig:
     device: str | None = None
 
 
+class Target(StrEnum):
+    """Quantization targets: one int8 file per target (see export.presets)."""
+
+    AVX2 = "avx2"
+    AVX512 = "avx512"
+    AVX512_VNNI = "avx512_vnni"
+    ARM64 = "arm64"
+
+
+class Calibration(StrEnum):
+    MINMAX = "minmax"
+    ENTROPY = "entropy"
+    PERCENTILE = "percentile"
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    targets: list[Target] = field(default_factory=lambda: [Target.AVX512_VNNI, Target.AVX2, Target.ARM64])
+    optimize: bool = True
+    static: bool = False  # also a static (QDQ) int8 file per target, calibrated on corpus sentences
+    calibration_sentences: int = 256
+    calibration_method: Calibration = Calibration.MINMAX
+    min_retention: float = 99.0  # percent of the fp32 model's STS dev Spearman each int8 file must keep
+    min_cosine: float = 0.98  # mean cosine to the fp32 model on held-back sentences each int8 file must reach
+    parity_min_cosine: float = 0.99999
+    gate_sentences: int = 256
+    opset: int = 17
+
+
 @dataclass(frozen=True)
 class OutputConfig:
     dir: str = "runs/student"
@@ -108,12 +137,13 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
-class DistillConfig:
+class Config:
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     data: DataConfig = field(default_factory=DataConfig)
     student: StudentConfig = field(default_factory=StudentConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,15 +249,15 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None) -> DistillConfig:
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:
     table = read_toml(path) if path else {}
     table = apply_overrides(table, overrides or [])
-    config: DistillConfig = _build(DistillConfig, table, "")
+    config: Config = _build(Config, table, "")
     validate(config)
     return config
 
 
-def validate(config: DistillConfig) -> None:
+def validate(config: Config) -> None:
     """Cross-field checks that the types alone do not catch."""
     checks = [
         (config.train.epochs > 0, "train.epochs", "must be > 0"),
@@ -245,6 +275,13 @@ def validate(config: DistillConfig) -> None:
     for ok, key, what in checks:
         if not ok:
             raise ConfigError(f"config key '{key}' {what}")
+    export = config.export
+    if not export.targets or len(set(export.targets)) != len(export.targets):
+        raise ConfigError("config key 'export.targets' must list distinct targets",
+                          "allowed values: " + ", ".join(t.value for t in Target))
+    if not 0 < export.min_retention <= 100 or not 0 < export.parity_min_cosine <= 1:
+        raise ConfigError("config keys 'export.min_retention' (0..100] and 'export.parity_min_cosine' (0..1] are out "
+                          "of range")
     if config.data.max_sentences is not None and config.data.max_sentences < 2:
         raise ConfigError("config key 'data.max_sentences' must be >= 2 or none")
     loss = config.loss

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compress.cache import teacher_embeddings, teacher_key, write_json_atomic
-from compress.config import DistillConfig
+from compress.config import Config
 from compress.data import Corpus, StsPairs, load_corpus, load_sts
 from compress.losses import build_losses
 from compress.models import has_normalize, load_sentence_transformer
@@ -50,7 +50,7 @@ def _optional_sts(path: str | None) -> StsPairs | None:
     return load_sts(Path(path)) if path else None
 
 
-def distill(config: DistillConfig, out_dir: Path | None = None) -> DistillResult:
+def distill(config: Config, out_dir: Path | None = None) -> DistillResult:
     """Load the teacher and the data named in ``config``, then distill (see ``distill_from_model``)."""
     data = config.data
     corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
@@ -62,13 +62,13 @@ def distill(config: DistillConfig, out_dir: Path | None = None) -> DistillResult
     return distill_from_model(teacher, corpus, sts, config, out_dir or Path(config.output.dir))
 
 
-def _work_dir(config: DistillConfig, corpus_hash: str, teacher_digest: str) -> Path:
-    settings = {k: v for k, v in config.to_dict().items() if k != "output"}
+def _work_dir(config: Config, corpus_hash: str, teacher_digest: str) -> Path:
+    settings = {k: v for k, v in config.to_dict().items() if k in ("teacher", "data", "student", "loss", "train")}
     blob = json.dumps({"settings": settings, "corpus": corpus_hash, "teacher": teacher_digest}, sort_keys=True)
     return Path(config.output.cache_dir) / "runs" / hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSplits, config: DistillConfig,
+def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSplits, config: Config,
                        out_dir: Path) -> DistillResult:
     """Embed the corpus with ``teacher`` (cached), build and train the student, save it with a report."""
     import torch

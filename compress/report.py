@@ -17,7 +17,7 @@ from compress.models import backbone
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from compress.config import DistillConfig
+    from compress.config import Config
     from compress.students import BuiltStudent
     from compress.train.trainer import TrainData, TrainOutcome
 
@@ -51,7 +51,7 @@ def _curves(log_history: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
 
 
 def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainData, sts_dev: StsPairs | None,
-                 sts_test: StsPairs | None, outcome: TrainOutcome, config: DistillConfig,
+                 sts_test: StsPairs | None, outcome: TrainOutcome, config: Config,
                  cache_dir: Path) -> dict[str, Any]:
     student = built.model
     scores: dict[str, dict[str, float]] = {"teacher": {}, "student": {}, "retention_percent": {}}

@@ -54,3 +54,39 @@ def test_check_config_prints_resolved_config(tiny_config_toml: Path) -> None:
     assert result.exit_code == 0
     resolved = json.loads(result.stdout)
     assert resolved["student"]["num_layers"] == 2 and resolved["loss"]["mse"] == 1.0
+
+
+def test_export_and_verify_cli(tiny_config_toml: Path, tmp_path: Path) -> None:
+    import shutil
+
+    student = tmp_path / "s"
+    assert runner.invoke(app, ["distill", "--config", str(tiny_config_toml), "--out", str(student)]).exit_code == 0
+    out = tmp_path / "artifact"
+    result = runner.invoke(app, ["export", str(student), str(out), "--config", str(tiny_config_toml),
+                                 "--targets", "avx2", "--set", "export.min_retention=1"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["passed"] and list(summary["quantized"]) == ["onnx/model_qint8_avx2.onnx"]
+    assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
+    # a rerun into the same artifact (same source) replaces it; a gate that cannot pass exits 1
+    failing = runner.invoke(app, ["export", str(student), str(out), "--config", str(tiny_config_toml),
+                                  "--targets", "avx2", "--set", "export.min_cosine=1.5"])
+    assert failing.exit_code == 1 and json.loads(failing.stdout)["passed"] is False
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    (broken / "tokenizer.json").write_text("{}")
+    verified = runner.invoke(app, ["verify", str(broken)])
+    assert verified.exit_code == 1 and "mismatch: tokenizer.json" in verified.stderr
+
+
+def test_export_bad_input_exits_2(tiny_config_toml: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["export", str(tmp_path / "empty"), str(tmp_path / "out"),
+                                 "--config", str(tiny_config_toml)])
+    assert result.exit_code == 2 and "not a sentence-transformers folder" in result.stderr
+    result = runner.invoke(app, ["export", str(tmp_path / "empty"), str(tmp_path / "out"),
+                                 "--config", str(tiny_config_toml), "--targets", "avx2,sse4"])
+    assert result.exit_code == 2 and "'export.targets[1]'" in result.stderr and "avx512_vnni" in result.stderr
+    assert not (tmp_path / "out").exists()
+    result = runner.invoke(app, ["verify", str(tmp_path / "empty")])
+    assert result.exit_code == 2 and "no manifest.json" in result.stderr

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from compress.config import DistillConfig, MatchKind, StudentKind, load_config, parse_override
+from compress.config import Config, MatchKind, StudentKind, load_config, parse_override
 from compress.errors import ConfigError
 
 
@@ -16,7 +16,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_are_valid() -> None:
     config = load_config()
-    assert config == DistillConfig()
+    assert config == Config()
     assert config.teacher.model == "all-mpnet-base-v2"
     assert config.to_dict()["student"]["kind"] == "pruned"
 

@@ -1,0 +1,117 @@
+"""The accuracy gate: quantize, score, and retry with sensitive nodes excluded until it passes."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compress.data.sts import StsPairs
+from compress.metrics import sts_spearman_from_embeddings
+from export.ort_encoder import OnnxEncoder
+from export.parity import cosines
+from export.presets import QuantPreset
+from export.sensitivity import edge_layer_matmuls, embedding_lookups, node_errors
+
+log = logging.getLogger(__name__)
+
+QuantizeFn = Callable[[Path, Path, QuantPreset], None]
+MEASURED_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class Score:
+    cosine_mean: float
+    cosine_p5: float
+    sts_dev_spearman: float | None
+    retention_percent: float | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    plan: str
+    excluded: list[str]
+    score: Score
+    passed: bool
+
+
+class Scorer:
+    """Scores an ONNX file against the fp32 export: cosine on held-back sentences, STS dev retention."""
+
+    def __init__(self, fp32: Path, tokenizer_dir: Path, max_length: int, sentences: list[str],
+                 sts: StsPairs | None) -> None:
+        self.tokenizer_dir, self.max_length, self.sentences, self.sts = tokenizer_dir, max_length, sentences, sts
+        encoder = self.encoder(fp32)
+        self.reference = encoder.encode(sentences)
+        self.fp32_spearman = self._spearman(encoder) if sts else None
+        self.feeds = encoder.feeds(sentences[:16])
+
+    def encoder(self, path: Path) -> OnnxEncoder:
+        return OnnxEncoder(path, self.tokenizer_dir, self.max_length)
+
+    def _spearman(self, encoder: OnnxEncoder) -> float | None:
+        if self.sts is None:
+            return None
+        emb1, emb2 = encoder.encode(self.sts.sentences1), encoder.encode(self.sts.sentences2)
+        return sts_spearman_from_embeddings(emb1, emb2, self.sts)
+
+    def score(self, path: Path) -> Score:
+        encoder = self.encoder(path)
+        cos = cosines(encoder.encode(self.sentences), self.reference)
+        spearman = self._spearman(encoder)
+        retention = None
+        if spearman is not None and self.fp32_spearman and self.fp32_spearman > 0:  # else retention means nothing
+            retention = 100 * spearman / self.fp32_spearman
+        return Score(float(cos.mean()), float(np.percentile(cos, 5)), spearman, retention)
+
+
+def _passes(score: Score, min_retention: float, min_cosine: float) -> bool:
+    retention_ok = score.retention_percent is None or score.retention_percent >= min_retention
+    return retention_ok and score.cosine_mean >= min_cosine
+
+
+def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, quantize: QuantizeFn,
+                   min_retention: float, min_cosine: float) -> tuple[QuantPreset, list[Attempt]]:
+    """Write ``dst``; return the preset that made it (with its exclusions) and every attempt, in order.
+
+    Plans, cumulative: nothing excluded; the embedding lookups; the first and last layers' MatMuls; then the
+    nodes whose outputs the measured per-node error ranks worst. On failure ``dst`` is the best attempt.
+    """
+    plans: list[tuple[str, Callable[[Path], list[str]]]] = [
+        ("no exclusions", lambda _: []),
+        ("exclude embedding lookups", lambda _: embedding_lookups(fp32)),
+        ("exclude first and last layer", lambda _: edge_layer_matmuls(fp32)),
+        *[("exclude worst nodes by measured error", lambda last: node_errors(fp32, last, scorer.feeds))] *
+        MEASURED_ROUNDS,
+    ]
+    tries: list[tuple[Attempt, Path, QuantPreset]] = []
+    current, last_file = preset, fp32
+    for index, (plan, pick) in enumerate(plans):
+        added = [n for n in pick(last_file) if n not in current.nodes_to_exclude]
+        if index and not added:
+            continue
+        current = current.excluding(added)
+        candidate = dst.with_name(f".try{index}-{dst.name}")
+        quantize(fp32, candidate, current)
+        score = scorer.score(candidate)
+        attempt = Attempt(plan, list(current.nodes_to_exclude), score, _passes(score, min_retention, min_cosine))
+        log.info("%s, %s: cosine %.5f, STS retention %s -> %s", preset.target, plan, score.cosine_mean,
+                 score.retention_percent, "pass" if attempt.passed else "fail")
+        tries.append((attempt, candidate, current))
+        last_file = candidate
+        if attempt.passed:
+            break
+    chosen = next((t for t in tries if t[0].passed), None) or max(tries, key=lambda t: t[0].score.cosine_mean)
+    os.replace(chosen[1], dst)
+    for _, path, _ in tries:
+        path.unlink(missing_ok=True)
+    return chosen[2], [t[0] for t in tries]
+
+
+def attempts_to_dicts(attempts: list[Attempt]) -> list[dict[str, Any]]:
+    return [asdict(a) for a in attempts]

@@ -1,0 +1,52 @@
+"""Sentence embeddings from an exported ONNX file with onnxruntime and the Rust tokenizer (no torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from compress.errors import CompressError
+
+OUTPUT = "sentence_embedding"
+
+
+class OnnxEncoder:
+    def __init__(self, model_path: Path, tokenizer_dir: Path, max_length: int, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for a corrupt file
+            raise CompressError(f"{model_path} is not a loadable ONNX model: {exc}",
+                                "re-export it (compress export)") from None
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length)
+        pad_token = _pad_token(tokenizer_dir)
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad_token) or 0, pad_token=pad_token)
+
+    def feeds(self, sentences: list[str]) -> dict[str, np.ndarray]:
+        encodings = self.tokenizer.encode_batch(sentences)
+        feeds = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+        if "token_type_ids" in self.inputs:
+            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        return feeds
+
+    def encode(self, sentences: list[str], batch_size: int = 32) -> np.ndarray:
+        out = [self.session.run([OUTPUT], self.feeds(sentences[i:i + batch_size]))[0]
+               for i in range(0, len(sentences), batch_size)]
+        return np.concatenate(out, axis=0).astype(np.float32)
+
+
+def _pad_token(tokenizer_dir: Path) -> str:
+    import json
+
+    path = tokenizer_dir / "special_tokens_map.json"
+    token = json.loads(path.read_text()).get("pad_token", "[PAD]") if path.exists() else "[PAD]"
+    return str(token["content"]) if isinstance(token, dict) else str(token)

@@ -1,0 +1,179 @@
+"""Export stage: sentence-transformers folder -> self-contained artifact folder with fp32, optimized and int8 ONNX.
+
+Layout (what sentence-transformers' ONNX backend expects): the student's config, tokenizer and module folders at
+the top (not its PyTorch weights), ``onnx/model.onnx`` (fp32), ``onnx/model_optimized.onnx`` (when fusions
+apply), ``onnx/model_qint8_<target>.onnx`` with ``onnx/model_qint8_<target>.json`` (its settings and scores),
+optionally ``onnx/model_qdq_<target>.onnx`` (static), then ``export_report.json`` and ``manifest.json``.
+The folder is built under a temporary name beside ``out_dir`` and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from compress.cache import write_json_atomic
+from compress.config import ExportConfig
+from compress.data.sts import StsPairs
+from compress.errors import CompressError
+from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
+from export.manifest import MANIFEST, sha256_file, write_manifest
+from export.onnx_export import export_onnx
+from export.optimize import Optimization, model_type_for, optimize
+from export.ort_encoder import OnnxEncoder
+from export.parity import Parity, check_parity, parity_sentences
+from export.presets import QuantPreset, preset_for
+from export.quantize import SentenceReader, quantize_dynamic, quantize_static, quantized_op_count
+
+log = logging.getLogger(__name__)
+
+WEIGHT_FILES = {"model.safetensors", "pytorch_model.bin", "model.onnx"}
+
+
+class ParityError(CompressError):
+    """The exported graph does not reproduce PyTorch: a failed check, not bad input."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out_dir: Path
+    report: dict[str, Any]
+    passed: bool
+
+
+def check_student_dir(student_dir: Path) -> None:
+    if not (student_dir / "modules.json").is_file():
+        raise CompressError(f"{student_dir} is not a sentence-transformers folder (no modules.json)",
+                            "pass the folder written by compress distill, or any SentenceTransformer.save() folder")
+
+
+def check_out_dir(out_dir: Path, source_sha: str) -> None:
+    """An existing, non-empty folder is replaced only when it holds an artifact of the same source model."""
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return
+    manifest = out_dir / MANIFEST
+    if manifest.exists() and json.loads(manifest.read_text()).get("source_sha256") == source_sha:
+        return
+    raise CompressError(f"{out_dir} already holds something else (a different artifact or other files)",
+                        "choose an empty or new output folder, or remove that one")
+
+
+def _copy_model_files(student_dir: Path, dest: Path) -> None:
+    for item in student_dir.iterdir():
+        if item.name in WEIGHT_FILES or item.name.startswith((".", "checkpoint")) or item.name == "onnx":
+            continue
+        if item.is_dir():
+            shutil.copytree(item, dest / item.name)
+        else:
+            shutil.copy2(item, dest / item.name)
+
+
+def _source_sha(student_dir: Path) -> str:
+    weights = [p for p in sorted(student_dir.glob("*.safetensors")) if p.name in WEIGHT_FILES]
+    return sha256_file(weights[0]) if weights else "no-weights"
+
+
+def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sentences: list[str],
+                    sts_dev: StsPairs | None) -> ExportResult:
+    """``sentences``: real held-back sentences for parity, calibration and the gate's cosine check."""
+    from sentence_transformers import SentenceTransformer
+
+    check_student_dir(student_dir)
+    source_sha = _source_sha(student_dir)
+    check_out_dir(out_dir, source_sha)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        model = SentenceTransformer(str(student_dir), device="cpu")
+        _copy_model_files(student_dir, tmp)
+        (tmp / "onnx").mkdir()
+        report = _build(model, student_dir, tmp, config, sentences, sts_dev)
+        report["source"] = {"dir": str(student_dir), "sha256": source_sha}
+        write_json_atomic(tmp / "export_report.json", report)
+        write_manifest(tmp, {"source_sha256": source_sha, "opset": config.opset, "passed": report["passed"],
+                             "targets": [t.value for t in config.targets], "report": "export_report.json"})
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return ExportResult(out_dir, report, bool(report["passed"]))
+
+
+def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, sentences: list[str],
+           sts_dev: StsPairs | None) -> dict[str, Any]:
+    fp32 = folder / "onnx" / "model.onnx"
+    exporter = export_onnx(student_dir, fp32, config.opset)
+    encoder = OnnxEncoder(fp32, folder, model.max_seq_length)
+    probe = parity_sentences(sentences[:40], model.max_seq_length)
+    parity = _require_parity(check_parity(model, encoder, probe), config.parity_min_cosine, fp32)
+    optimization, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder)
+    scorer = Scorer(base, folder, model.max_seq_length, sentences[:config.gate_sentences], sts_dev)
+    files = {}
+    for target in config.targets:
+        files[f"onnx/model_qint8_{target.value}.onnx"] = _quantize_target(base, folder, target.value, scorer, config,
+                                                                          sentences, static=False)
+        if config.static:
+            files[f"onnx/model_qdq_{target.value}.onnx"] = _quantize_target(fp32, folder, target.value, scorer,
+                                                                            config, sentences, static=True)
+    return {"exporter": exporter, "opset": config.opset, "parity": asdict(parity),
+            "optimization": asdict(optimization), "quantized_from": str(base.relative_to(folder)),
+            "fp32_sts_dev_spearman": scorer.fp32_spearman, "quantized": files,
+            "passed": all(f["passed"] for f in files.values())}
+
+
+def _require_parity(parity: Parity, min_cosine: float, path: Path) -> Parity:
+    if not parity.passed(min_cosine):
+        raise ParityError(f"{path.name} does not match PyTorch: min cosine {parity.min_cosine:.6f} < {min_cosine} "
+                          f"(max abs diff {parity.max_abs_diff:.2e})", "report this model; the export is not usable")
+    return parity
+
+
+def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float,
+              folder: Path) -> tuple[Optimization, Path]:
+    """The fused graph when fusions apply and parity still holds; else the fp32 graph, with the reason."""
+    config = model[0].auto_model.config
+    dst = fp32.with_name("model_optimized.onnx")
+    result = optimize(fp32, dst, model_type_for(config.architectures[0] if config.architectures else ""),
+                      config.num_attention_heads, config.hidden_size)
+    if not result.applied:
+        log.info("graph optimization skipped: %s", result.note)
+        return result, fp32
+    parity = check_parity(model, OnnxEncoder(dst, folder, model.max_seq_length), probe)
+    if not parity.passed(min_cosine):
+        dst.unlink()
+        return Optimization(False, result.fused_ops, f"fused graph failed parity (min cosine "
+                                                     f"{parity.min_cosine:.6f}); kept the unfused one"), fp32
+    return Optimization(True, result.fused_ops, f"parity after fusion: min cosine {parity.min_cosine:.6f}"), dst
+
+
+def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, config: ExportConfig,
+                     sentences: list[str], static: bool) -> dict[str, Any]:
+    kind = "qdq" if static else "qint8"
+    dst = folder / "onnx" / f"model_{kind}_{target}.onnx"
+    calibration = sentences[-config.calibration_sentences:]
+
+    def calibrated(src: Path, out: Path, preset: QuantPreset) -> None:
+        reader = SentenceReader(OnnxEncoder(src, folder, scorer.max_length), calibration)
+        quantize_static(src, out, preset, reader, config.calibration_method)
+
+    quantize: QuantizeFn = calibrated if static else quantize_dynamic
+    preset, attempts = gated_quantize(base, dst, preset_for(target), scorer, quantize, config.min_retention,
+                                      config.min_cosine)
+    chosen = next((a for a in attempts if a.passed), max(attempts, key=lambda a: a.score.cosine_mean))
+    entry = {"target": target, "kind": "static-qdq" if static else "dynamic", "settings": preset.to_dict(),
+             "passed": chosen.passed, "score": asdict(chosen.score), "attempts": attempts_to_dicts(attempts),
+             "size_bytes": dst.stat().st_size, **quantized_op_count(dst)}
+    if static:
+        entry["calibration"] = {"sentences": config.calibration_sentences, "method": config.calibration_method.value}
+    write_json_atomic(dst.with_suffix(".json"), entry)
+    return entry

@@ -1,0 +1,64 @@
+"""Quantization presets per CPU target, as factory functions; their settings are saved beside each file.
+
+Dynamic int8 in onnxruntime quantizes activations to uint8 at run time. Weights:
+- ``avx512_vnni``, ``avx512``, ``arm64``: int8 weights (u8 x s8 products use VNNI / SDOT without overflow).
+- ``avx2``: uint8 weights (u8 x u8) because AVX2's u8 x s8 instruction (VPMADDUBSW) saturates its int16 sums;
+  ``reduce_range`` (7-bit weights) is the other cure, used for ``avx512`` without VNNI as onnxruntime advises.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from compress.config import Target
+from compress.errors import CompressError
+
+DEFAULT_OPS = ("MatMul", "Gather", "Attention", "EmbedLayerNormalization")
+
+
+@dataclass(frozen=True)
+class QuantPreset:
+    target: str
+    weight_type: str  # "QInt8" | "QUInt8"
+    activation_type: str = "QUInt8"
+    per_channel: bool = True
+    reduce_range: bool = False
+    op_types: tuple[str, ...] = DEFAULT_OPS
+    nodes_to_exclude: tuple[str, ...] = field(default_factory=tuple)
+
+    def excluding(self, nodes: list[str]) -> QuantPreset:
+        return dataclasses.replace(self, nodes_to_exclude=tuple(sorted(set(self.nodes_to_exclude) | set(nodes))))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["op_types"], data["nodes_to_exclude"] = list(self.op_types), list(self.nodes_to_exclude)
+        return data
+
+
+def avx2() -> QuantPreset:
+    return QuantPreset(target="avx2", weight_type="QUInt8", per_channel=True, reduce_range=False)
+
+
+def avx512() -> QuantPreset:
+    return QuantPreset(target="avx512", weight_type="QInt8", per_channel=True, reduce_range=True)
+
+
+def avx512_vnni() -> QuantPreset:
+    return QuantPreset(target="avx512_vnni", weight_type="QInt8", per_channel=True, reduce_range=False)
+
+
+def arm64() -> QuantPreset:
+    return QuantPreset(target="arm64", weight_type="QInt8", per_channel=True, reduce_range=False)
+
+
+PRESETS = {Target.AVX2: avx2, Target.AVX512: avx512, Target.AVX512_VNNI: avx512_vnni, Target.ARM64: arm64}
+
+
+def preset_for(target: str) -> QuantPreset:
+    try:
+        return PRESETS[Target(target)]()
+    except ValueError:
+        raise CompressError(f"unknown target {target!r}",
+                            "choose from: " + ", ".join(t.value for t in Target)) from None
