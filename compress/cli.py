@@ -118,3 +118,26 @@ def verify(artifact_dir: Annotated[Path, typer.Argument(help="An artifact folder
     typer.echo(json.dumps({"artifact": str(artifact_dir), "ok": not bad, "mismatches": bad}))
     if bad:
         raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from compress export.")],
+          host: Annotated[str, typer.Option(help="Bind address (loopback unless you say otherwise).")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+          target: Annotated[str, typer.Option(help="auto, fp32, avx2, avx512, avx512_vnni or arm64.")] = "auto",
+          threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: cores, at most 4).")]
+          = None,
+          api_key: Annotated[str | None, typer.Option(envvar="ST_COMPRESS_API_KEY",
+                                                      help="Require 'Authorization: Bearer KEY'.")] = None,
+          max_items: Annotated[int, typer.Option(help="Most input items per request (422 beyond).")] = 256,
+          max_chars: Annotated[int, typer.Option(help="Most characters per item (422 beyond).")] = 8192,
+          max_body_bytes: Annotated[int, typer.Option(help="Largest request body (413 beyond).")] = 1 << 20,
+          max_queue: Annotated[int, typer.Option(help="Most queued texts before 503.")] = 1024) -> None:
+    """Serve an artifact: OpenAI-compatible POST /v1/embeddings, GET /health, /info, /metrics (no torch)."""
+    from serve.app import ServerSettings
+    from serve.server import build_server
+
+    settings = ServerSettings(max_body_bytes=max_body_bytes, max_items=max_items, max_chars=max_chars,
+                              api_key=api_key, max_queue=max_queue)
+    build_server(artifact, host, port, target, threads, settings).run()

@@ -50,3 +50,24 @@ def _pad_token(tokenizer_dir: Path) -> str:
     path = tokenizer_dir / "special_tokens_map.json"
     token = json.loads(path.read_text()).get("pad_token", "[PAD]") if path.exists() else "[PAD]"
     return str(token["content"]) if isinstance(token, dict) else str(token)
+
+
+def max_length_of(folder: Path) -> int:
+    """The model's max sequence length as saved in a sentence-transformers folder.
+
+    Older folders keep it in sentence_bert_config.json; sentence-transformers 5.x keeps it in the tokenizer
+    config's model_max_length. The position-embedding count is the last resort.
+    """
+    import json
+
+    def read(name: str) -> dict[str, object]:
+        path = folder / name
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    candidates = [read("sentence_bert_config.json").get("max_seq_length"),
+                  read("tokenizer_config.json").get("model_max_length"),
+                  read("config.json").get("max_position_embeddings")]
+    for value in candidates:
+        if isinstance(value, int | float) and 0 < value < 100_000:
+            return int(value)
+    return 512

@@ -99,7 +99,11 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
         report["source"] = {"dir": str(student_dir), "sha256": source_sha}
         write_json_atomic(tmp / "export_report.json", report)
         write_manifest(tmp, {"source_sha256": source_sha, "opset": config.opset, "passed": report["passed"],
-                             "targets": [t.value for t in config.targets], "report": "export_report.json"})
+                             "targets": [t.value for t in config.targets], "parity": report["parity"],
+                             "quantized": {name: {k: entry[k] for k in ("target", "kind", "settings", "passed",
+                                                                          "score")}
+                                           for name, entry in report["quantized"].items()},
+                             "report": "export_report.json"})
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

@@ -1,1 +1,5 @@
-"""Torch-free runtime and HTTP server for exported artifacts (see the serving issue)."""
+"""Torch-free runtime (onnxruntime + tokenizers + numpy) and HTTP server for exported artifacts."""
+
+from serve.embedder import Embedder
+
+__all__ = ["Embedder"]

@@ -73,7 +73,9 @@ def test_manifest_hashes_every_file(exported: ExportResult) -> None:
     manifest = json.loads((exported.out_dir / "manifest.json").read_text())
     files = {str(p.relative_to(exported.out_dir)) for p in exported.out_dir.rglob("*") if p.is_file()}
     assert set(manifest["files"]) == files - {"manifest.json"}
-    assert manifest["opset"] == 17 and manifest["versions"]["onnxruntime"]
+    assert manifest["opset"] == 17 and manifest["versions"]["onnxruntime"] and manifest["versions"]["torch"]
+    assert manifest["parity"]["min_cosine"] >= 0.99999
+    assert manifest["quantized"]["onnx/model_qint8_avx2.onnx"]["settings"]["weight_type"] == "QUInt8"
     assert verify(exported.out_dir) == []
 
 

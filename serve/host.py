@@ -1,0 +1,39 @@
+"""Which int8 file suits this CPU: read the ISA from the CPU flags."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+
+def cpu_flags() -> set[str]:
+    path = Path("/proc/cpuinfo")
+    if not path.exists():
+        return set()
+    flags: set[str] = set()
+    for line in path.read_text().splitlines():
+        if line.startswith(("flags", "Features")):
+            flags.update(line.split(":", 1)[1].split())
+    return flags
+
+
+def host_target() -> str | None:
+    """``arm64``, ``avx512_vnni``, ``avx512`` or ``avx2`` for this machine; None when none applies."""
+    if platform.machine().lower() in ("arm64", "aarch64"):
+        return "arm64"
+    flags = cpu_flags()
+    if "avx512_vnni" in flags or "avx512vnni" in flags:
+        return "avx512_vnni"
+    if "avx512f" in flags:
+        return "avx512"
+    if "avx2" in flags:
+        return "avx2"
+    return None
+
+
+def preference(target: str | None) -> list[str]:
+    """Files to try, best first, for a host target (a VNNI host can run avx512 and avx2 files too)."""
+    order = {"avx512_vnni": ["avx512_vnni", "avx512", "avx2"], "avx512": ["avx512", "avx2"], "avx2": ["avx2"],
+             "arm64": ["arm64"]}
+    files = [f"onnx/model_qint8_{t}.onnx" for t in order.get(target or "", [])]
+    return [*files, "onnx/model_optimized.onnx", "onnx/model.onnx"]
