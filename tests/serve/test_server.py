@@ -122,3 +122,34 @@ bodies = st.fixed_dictionaries({}, optional={"input": json_values, "model": json
 def test_fuzzed_requests_never_get_5xx(server: Running, body: object) -> None:
     reply = httpx.post(f"{server.url}/v1/embeddings", headers=AUTH, json=body)
     assert reply.status_code < 500, reply.text
+
+
+def test_graceful_shutdown_lets_in_flight_requests_finish(exported) -> None:
+    import threading
+    import time
+
+    from serve.app import ServerSettings
+    from serve.embedder import Embedder
+    from tests.serve.conftest import start_server
+
+    embedder = Embedder(exported.out_dir)
+    fast_encode = embedder.encode
+
+    def slow(texts: list[str], **kwargs: object) -> np.ndarray:
+        time.sleep(1.0)
+        return fast_encode(texts)
+
+    embedder.encode = slow  # type: ignore[method-assign]
+    srv, thread, url = start_server(embedder, ServerSettings())
+    replies: list[httpx.Response] = []
+    client = threading.Thread(target=lambda: replies.append(
+        httpx.post(f"{url}/v1/embeddings", json={"input": ["still served"]}, timeout=30)))
+    client.start()
+    time.sleep(0.3)  # the request is now being encoded
+    srv.should_exit = True  # type: ignore[attr-defined]
+    client.join(timeout=30)
+    thread.join(timeout=30)
+    assert replies and replies[0].status_code == 200
+    assert len(replies[0].json()["data"][0]["embedding"]) == embedder.dim
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/health")
