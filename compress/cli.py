@@ -141,3 +141,45 @@ def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from
     settings = ServerSettings(max_body_bytes=max_body_bytes, max_items=max_items, max_chars=max_chars,
                               api_key=api_key, max_queue=max_queue)
     build_server(artifact, host, port, target, threads, settings).run()
+
+
+@app.command()
+@handle_errors
+def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, path, or artifact:onnx/file.onnx")]
+          = None,
+          profiles: Annotated[str | None, typer.Option(help="Comma-separated profile names.")] = None,
+          teacher: Annotated[str | None, typer.Option(help="Teacher spec ('none' to skip).")] = None,
+          data: Annotated[Path | None, typer.Option(help="Data folder with corpus/ and stsb/.")] = None,
+          out: Annotated[Path | None, typer.Option(help="Output folder (default bench.out_dir).")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
+          config: ConfigOption = None, set_: SetOption = None) -> None:
+    """Latency and accuracy of every model x profile, each in its own subprocess.
+
+    Writes bench.json, bench.md and pareto.png. Exit codes: 0 all gates pass, 1 a gate failed, 2 bad input.
+    """
+    import sys
+
+    from compress.config import load_config
+
+    overrides = list(set_ or [])
+    if models:
+        overrides.append("bench.models=" + json.dumps(models))
+    if profiles:
+        overrides.append("bench.profiles=" + json.dumps([p.strip() for p in profiles.split(",") if p.strip()]))
+    if teacher:
+        overrides.append("bench.teacher=" + json.dumps(teacher))
+    if data:
+        overrides += [f"data.corpus={json.dumps(str(data / 'corpus' / 'sentences.txt.gz'))}",
+                      f"data.sts_test={json.dumps(str(data / 'stsb' / 'test.csv'))}"]
+    cfg = load_config(config, overrides)
+    from compress.bench.stage import run_bench_stage
+
+    doc = run_bench_stage(cfg, "compress " + " ".join(sys.argv[1:]), out)
+    summary = {"out_dir": str(out or cfg.bench.out_dir), "gates": doc["gates"],
+               "results": [{k: e.get(k) for k in ("model", "profile", "status", "sts_spearman", "retention_percent")}
+                           for e in doc["results"]]}
+    typer.echo(json.dumps(summary, indent=2) if as_json else f"bench written to {summary['out_dir']}")
+    if doc["gates"]["failed"]:
+        for failure in doc["gates"]["failed"]:
+            typer.echo(f"gate failed: {failure}", err=True)
+        raise typer.Exit(1)

@@ -130,6 +130,32 @@ class ExportConfig:
 
 
 @dataclass(frozen=True)
+class ProfileConfig:
+    """A user-defined target profile (see compress.bench.profiles for the presets)."""
+
+    threads: int | None = None
+    cores: list[int] | None = None
+    quant_target: str = "auto"
+    arch: str | None = None
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    models: list[str] = field(default_factory=list)  # "label=path" or "path[:onnx/file.onnx]"
+    teacher: str | None = "teacher=all-mpnet-base-v2"
+    profiles: list[str] = field(default_factory=lambda: ["x86-server", "edge-1core"])
+    custom_profiles: dict[str, ProfileConfig] = field(default_factory=dict)
+    latency_calls: int = 1000
+    warmup: int = 50
+    throughput_batches: int = 4
+    heldback_sentences: int = 256
+    min_retention: float | None = None
+    max_p95_ms: dict[str, float] = field(default_factory=dict)  # per profile; "*" for all
+    max_size_mb: float | None = None
+    out_dir: str = "runs/bench"
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     dir: str = "runs/student"
     cache_dir: str = ".cache/st-compress"
@@ -144,6 +170,7 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +202,14 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return _coerce(value, inner[0], key)
+    if origin is dict:
+        _, value_type = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' must be a table of {_describe(value_type)}, got {value!r}")
+        if dataclasses.is_dataclass(value_type):
+            return {k: _build(value_type, v if isinstance(v, dict) else {}, f"{key}.{k}.")  # type: ignore[arg-type]
+                    for k, v in value.items()}
+        return {k: _coerce(v, value_type, f"{key}.{k}") for k, v in value.items()}
     if origin is list:
         (item,) = typing.get_args(tp)
         if not isinstance(value, list):
@@ -282,6 +317,8 @@ def validate(config: Config) -> None:
     if not 0 < export.min_retention <= 100 or not 0 < export.parity_min_cosine <= 1:
         raise ConfigError("config keys 'export.min_retention' (0..100] and 'export.parity_min_cosine' (0..1] are out "
                           "of range")
+    if config.bench.latency_calls < 1 or config.bench.heldback_sentences < 1:
+        raise ConfigError("config keys 'bench.latency_calls' and 'bench.heldback_sentences' must be >= 1")
     if config.data.max_sentences is not None and config.data.max_sentences < 2:
         raise ConfigError("config key 'data.max_sentences' must be >= 2 or none")
     loss = config.loss

@@ -1,0 +1,172 @@
+"""Run every model x profile in its own subprocess and put the results together with accuracy vs the teacher."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compress.bench.profiles import Profile
+from compress.data.sts import StsPairs
+from compress.errors import CompressError
+from compress.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".onnx_data")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    label: str
+    kind: str  # "torch" | "onnx"
+    path: str
+    file: str | None = None  # onnx: a file in the artifact, or None to choose per profile
+    teacher: bool = False
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    latency_calls: int = 1000
+    warmup: int = 50
+    throughput_batches: int = 4
+    batch_sizes: tuple[int, ...] = (32, 128)
+    heldback: int = 256
+    timeout_s: float = 3600
+
+
+@dataclass(frozen=True)
+class BenchData:
+    sentences: list[str]  # real corpus sentences for timing
+    heldback: list[str]  # held-back sentences for cosine to the teacher
+    sts: StsPairs | None = None
+    length_groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+def length_groups(sentences: list[str]) -> dict[str, list[str]]:
+    words = [(len(s.split()), s) for s in sentences]
+    return {"short (<=8 words)": [s for n, s in words if n <= 8],
+            "medium (9-20 words)": [s for n, s in words if 9 <= n <= 20],
+            "long (>20 words)": [s for n, s in words if n > 20]}
+
+
+def onnx_file_for(spec: ModelSpec, profile: Profile) -> str:
+    if spec.file:
+        return spec.file
+    from serve.host import host_target, preference
+
+    target = host_target() if profile.quant_target == "auto" else profile.quant_target
+    found = next((f for f in preference(target) if (Path(spec.path) / f).exists()), None)
+    if found is None:
+        raise CompressError(f"{spec.path} holds no ONNX file", "pass an artifact folder from compress export")
+    return found
+
+
+def size_mb(spec: ModelSpec, file: str | None) -> float:
+    if spec.kind == "onnx" and file:
+        base = Path(spec.path) / file
+        return sum(p.stat().st_size for p in base.parent.glob(base.name + "*")) / 1e6
+    from compress.models import resolve_model
+
+    folder = Path(resolve_model(spec.path))
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.suffix in WEIGHT_SUFFIXES) / 1e6
+
+
+def _run_worker(spec: dict[str, Any], folder: Path, timeout: float) -> dict[str, Any]:
+    path = folder / "spec.json"
+    path.write_text(json.dumps(spec))
+    started = time.time()
+    proc = subprocess.run([sys.executable, "-m", "compress.bench.worker", str(path)], capture_output=True,
+                          text=True, timeout=timeout)
+    if proc.returncode != 0:
+        return {"status": "error", "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["cold_start_s"] = result.pop("first_embedding_at") - started
+    result["status"] = "ok"
+    return result
+
+
+def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: BenchSettings,
+                folder: Path) -> dict[str, Any]:
+    entry: dict[str, Any] = {"model": model.label, "kind": model.kind, "profile": profile.name,
+                             "threads": profile.threads, "cores": list(profile.cores or [])}
+    ok, reason = profile.runnable()
+    if not ok:
+        return {**entry, "status": reason}
+    file = onnx_file_for(model, profile) if model.kind == "onnx" else None
+    entry.update({"file": file, "size_mb": size_mb(model, file)})
+    sts = data.sts
+    spec = {"kind": model.kind, "path": model.path, "file": file, "threads": profile.threads,
+            "cores": list(profile.cores or []), "sentences": data.sentences, "heldback": data.heldback,
+            "latency_calls": settings.latency_calls, "warmup": settings.warmup,
+            "throughput_batches": settings.throughput_batches, "batch_sizes": list(settings.batch_sizes),
+            "length_groups": data.length_groups,
+            "sts": {"s1": sts.sentences1, "s2": sts.sentences2, "scores": sts.scores} if sts else None,
+            "embeddings_out": str(folder / "heldback.npy")}
+    entry.update(_run_worker(spec, folder, settings.timeout_s))
+    return entry
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return np.asarray((a * b).sum(axis=1))
+
+
+def _fp32_of(entries: list[dict[str, Any]], i: int, embeddings: dict[int, np.ndarray],
+             by_label: dict[str, ModelSpec]) -> int | None:
+    """The entry measuring the same artifact's fp32 file on the same profile."""
+    path = by_label[entries[i]["model"]].path
+    return next((j for j, e in enumerate(entries) if j in embeddings and e["profile"] == entries[i]["profile"]
+                 and e.get("file") == "onnx/model.onnx" and by_label[e["model"]].path == path), None)
+
+
+def add_accuracy(entries: list[dict[str, Any]], embeddings: dict[int, np.ndarray], models: list[ModelSpec]) -> None:
+    """Retention vs the teacher's STS, cosine to the teacher's embeddings (else to the same artifact's fp32)."""
+    by_label = {m.label: m for m in models}
+    teacher_label = next((m.label for m in models if m.teacher), models[0].label)
+    for i, entry in enumerate(entries):
+        if i not in embeddings:
+            continue
+        t_index = next((j for j, e in enumerate(entries)
+                        if e["model"] == teacher_label and e["profile"] == entry["profile"]), None)
+        reference, against = None, None
+        if t_index in embeddings and embeddings[t_index].shape[1] == embeddings[i].shape[1]:
+            reference, against = embeddings[t_index], "teacher"
+        elif (fp32 := _fp32_of(entries, i, embeddings, by_label)) is not None:
+            reference, against = embeddings[fp32], "fp32 student"
+        if reference is not None:
+            cos = _cosines(embeddings[i], reference)
+            entry["cosine"] = {"against": against, "mean": float(cos.mean()), "p5": float(np.percentile(cos, 5))}
+        teacher_sts = entries[t_index].get("sts_spearman") if t_index is not None else None
+        if teacher_sts and entry.get("sts_spearman") is not None:
+            entry["retention_percent"] = 100 * entry["sts_spearman"] / teacher_sts
+
+
+def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
+              settings: BenchSettings, show_progress: bool = True) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    embeddings: dict[int, np.ndarray] = {}
+    bar = progress_bar(total=len(models) * len(profiles), desc="bench", enabled=show_progress)
+    with tempfile.TemporaryDirectory(prefix="st-compress-bench-") as tmp:
+        for p_index, profile in enumerate(profiles):
+            for m_index, model in enumerate(models):
+                folder = Path(tmp) / f"{p_index}-{m_index}"
+                folder.mkdir()
+                log.info("measuring %s on %s", model.label, profile.name)
+                entry = measure_one(model, profile, data, settings, folder)
+                if entry["status"] == "ok":
+                    embeddings[len(entries)] = np.load(folder / "heldback.npy")
+                entries.append(entry)
+                bar.update(1)
+    bar.close()
+    add_accuracy(entries, embeddings, models)
+    return entries

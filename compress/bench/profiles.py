@@ -1,0 +1,42 @@
+"""Target profiles: thread count, CPU pinning and which int8 file a profile runs."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+
+from compress.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    threads: int | None  # None: all cores
+    cores: tuple[int, ...] | None = None  # CPU affinity; None: no pinning
+    quant_target: str = "auto"  # which int8 file: "auto" (host ISA) or a target name
+    arch: str | None = None  # "arm64": runnable only on an arm64 host
+
+    def runnable(self) -> tuple[bool, str]:
+        host = "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "x86_64"
+        if self.arch and self.arch != host:
+            return False, f"not runnable here: profile needs {self.arch}, host is {host}"
+        available = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else set()
+        if self.cores and available and not set(self.cores) <= available:
+            return False, f"not runnable here: cores {list(self.cores)} not available (have {sorted(available)})"
+        return True, ""
+
+
+PROFILES = {
+    "x86-server": Profile("x86-server", threads=None),
+    "edge-1core": Profile("edge-1core", threads=1, cores=(0,)),
+    "edge-2core": Profile("edge-2core", threads=2, cores=(0, 1)),
+    "arm64": Profile("arm64", threads=None, quant_target="arm64", arch="arm64"),
+}
+
+
+def get_profile(name: str, extra: dict[str, Profile] | None = None) -> Profile:
+    known = {**PROFILES, **(extra or {})}
+    if name not in known:
+        raise ConfigError(f"unknown profile {name!r}", "choose from: " + ", ".join(known))
+    return known[name]

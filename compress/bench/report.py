@@ -1,0 +1,121 @@
+"""bench.json (versioned schema), bench.md (tables), the Pareto plot, and the gates."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compress.cache import write_json_atomic
+
+SCHEMA = "st-compress/bench/1"
+
+
+@dataclass(frozen=True)
+class Gates:
+    min_retention: float | None = None
+    max_p95_ms: dict[str, float] | None = None  # per profile name; "*" for every profile
+    max_size_mb: float | None = None
+
+
+def machine_info() -> dict[str, Any]:
+    from export.manifest import versions
+    from serve.host import cpu_flags, host_target
+
+    cpu = "unknown"
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        cpu = next((ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines()
+                    if ln.startswith("model name")), cpu)
+    isa = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", "sse4_2"})
+    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "isa_flags": isa,
+            "host_target": host_target(), "platform": platform.platform(), "versions": versions()}
+
+
+def check_gates(entries: list[dict[str, Any]], gates: Gates) -> list[str]:
+    failed = []
+    for e in entries:
+        if e.get("status") != "ok":
+            continue
+        who = f"{e['model']} on {e['profile']}"
+        retention = e.get("retention_percent")
+        if gates.min_retention is not None and retention is not None and retention < gates.min_retention:
+            failed.append(f"{who}: retention {retention:.2f}% < {gates.min_retention}%")
+        limits = gates.max_p95_ms or {}
+        limit = limits.get(e["profile"], limits.get("*"))
+        p95 = e["latency_batch1"]["total"]["p95_ms"]
+        if limit is not None and p95 > limit:
+            failed.append(f"{who}: batch-1 p95 {p95:.2f} ms > {limit} ms")
+        if gates.max_size_mb is not None and e["size_mb"] > gates.max_size_mb:
+            failed.append(f"{who}: size {e['size_mb']:.1f} MB > {gates.max_size_mb} MB")
+    return failed
+
+
+def _row(e: dict[str, Any]) -> str:
+    if e.get("status") != "ok":
+        return f"| {e['model']} | {e['profile']} | {e.get('status')} |" + " |" * 9
+    lat, thr = e["latency_batch1"], e["throughput"]
+    cos = e.get("cosine", {})
+    return (f"| {e['model']} | {e['profile']} | {e.get('file') or 'torch'} | {lat['total']['p50_ms']:.2f} | "
+            f"{lat['total']['p95_ms']:.2f} | {lat['tokenize']['p50_ms']:.2f} | "
+            + " | ".join(f"{v:.0f}" for v in thr.values())
+            + f" | {e['cold_start_s']:.1f} | {e['peak_rss_mb']:.0f} | {e['size_mb']:.1f} | "
+            f"{e.get('sts_spearman', float('nan')):.2f} | {e.get('retention_percent', float('nan')):.1f} | "
+            f"{cos.get('mean', float('nan')):.4f} / {cos.get('p5', float('nan')):.4f} |")
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    m = doc["machine"]
+    sizes = " | ".join(f"b{b} sent/s" for b in doc["settings"]["batch_sizes"])
+    lines = [f"# Benchmark ({doc['schema']})", "", f"Command: `{doc['command']}`", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['machine']}, ISA {', '.join(m['isa_flags'])} "
+             f"(int8 file for this host: {m['host_target']}).", "",
+             f"| model | profile | file | b1 p50 ms | b1 p95 ms | tokenize p50 ms | {sizes} | cold start s | "
+             "peak RSS MB | size MB | STS test | retention % | cosine mean / p5 |",
+             "|---|---|---|" + "---:|" * (10 + len(doc["settings"]["batch_sizes"]))]
+    lines += [_row(e) for e in doc["results"]]
+    lines += ["", "Gates: " + ("all passed" if not doc["gates"]["failed"] else "FAILED"),
+              *[f"- {f}" for f in doc["gates"]["failed"]]]
+    return "\n".join(lines) + "\n"
+
+
+def pareto_plot(entries: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 6), dpi=100)
+    for profile in sorted({e["profile"] for e in entries}):
+        points = [e for e in entries if e["profile"] == profile and e.get("status") == "ok"]
+        if not points:
+            continue
+        xs = [e["latency_batch1"]["total"]["p50_ms"] for e in points]
+        ys = [e.get("sts_spearman", 0.0) for e in points]
+        sizes = [30 + 3 * e["size_mb"] ** 0.8 for e in points]
+        ax.scatter(xs, ys, s=sizes, alpha=0.6, label=profile)
+        for x, y, e in zip(xs, ys, points, strict=True):
+            ax.annotate(f"{e['model']}", (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("batch-1 latency p50 (ms, log scale)")
+    ax.set_ylabel("STS test Spearman x100")
+    ax.set_title("Accuracy vs latency (marker size ~ file size)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(title="profile")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_outputs(out_dir: Path, entries: list[dict[str, Any]], settings: dict[str, Any], gates: Gates,
+                  command: str) -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failed = check_gates(entries, gates)
+    doc = {"schema": SCHEMA, "command": command, "machine": machine_info(), "settings": settings,
+           "results": entries, "gates": {"config": gates.__dict__, "failed": failed, "passed": not failed}}
+    write_json_atomic(out_dir / "bench.json", doc)
+    (out_dir / "bench.md").write_text(markdown(doc))
+    pareto_plot(entries, out_dir / "pareto.png")
+    return doc

@@ -1,0 +1,45 @@
+"""The JSON schema of bench.json (version 1): what a release pipeline may rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_PERCENTILES = {"type": "object", "required": ["p50_ms", "p90_ms", "p95_ms", "p99_ms"],
+                "properties": {k: {"type": "number"} for k in ("p50_ms", "p90_ms", "p95_ms", "p99_ms")}}
+
+ENTRY: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "kind", "profile", "status"],
+    "properties": {
+        "model": {"type": "string"}, "kind": {"enum": ["torch", "onnx"]}, "profile": {"type": "string"},
+        "status": {"type": "string"}, "threads": {"type": ["integer", "null"]},
+        "cores": {"type": "array", "items": {"type": "integer"}}, "file": {"type": ["string", "null"]},
+        "size_mb": {"type": "number"}, "cold_start_s": {"type": "number"}, "peak_rss_mb": {"type": "number"},
+        "latency_batch1": {"type": "object", "required": ["calls", "total", "tokenize", "inference"],
+                           "properties": {"calls": {"type": "integer"}, "total": _PERCENTILES,
+                                          "tokenize": _PERCENTILES, "inference": _PERCENTILES}},
+        "throughput": {"type": "object", "additionalProperties": {"type": "number"}},
+        "length_profile": {"type": "object", "additionalProperties": {"type": "number"}},
+        "sts_spearman": _NUMBER_OR_NULL, "retention_percent": _NUMBER_OR_NULL,
+        "cosine": {"type": "object", "required": ["against", "mean", "p5"]},
+    },
+    "if": {"properties": {"status": {"const": "ok"}}},
+    "then": {"required": ["latency_batch1", "throughput", "cold_start_s", "peak_rss_mb", "size_mb"]},
+}
+
+BENCH_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["schema", "command", "machine", "settings", "results", "gates"],
+    "properties": {
+        "schema": {"const": "st-compress/bench/1"},
+        "command": {"type": "string"},
+        "machine": {"type": "object", "required": ["cpu", "cores", "isa_flags", "host_target", "versions"]},
+        "settings": {"type": "object", "required": ["latency_calls", "batch_sizes", "profiles"]},
+        "results": {"type": "array", "items": ENTRY},
+        "gates": {"type": "object", "required": ["failed", "passed"],
+                  "properties": {"failed": {"type": "array", "items": {"type": "string"}},
+                                 "passed": {"type": "boolean"}}},
+    },
+}

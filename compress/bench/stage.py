@@ -1,0 +1,52 @@
+"""``compress bench``: model specs and profiles from the config, data from ``[data]``, outputs and gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from compress.bench.harness import BenchData, BenchSettings, ModelSpec, length_groups, run_bench
+from compress.bench.profiles import Profile, get_profile
+from compress.bench.report import Gates, write_outputs
+from compress.config import Config
+from compress.data import load_corpus, load_sts
+from compress.errors import ConfigError
+from export.manifest import MANIFEST
+
+
+def parse_model(text: str, teacher: bool = False) -> ModelSpec:
+    """``label=path``, ``path``, or ``path:onnx/file.onnx`` (an artifact folder and one of its files)."""
+    label, _, rest = text.rpartition("=") if "=" in text else ("", "", text)
+    path, _, file = rest.partition(":") if ":" in rest and not Path(rest).exists() else (rest, "", "")
+    kind = "onnx" if file or (Path(path) / MANIFEST).exists() else "torch"
+    return ModelSpec(label or Path(path).name + (f":{Path(file).stem}" if file else ""), kind, path,
+                     file or None, teacher)
+
+
+def _profiles(config: Config) -> list[Profile]:
+    extra = {name: Profile(name, p.threads, tuple(p.cores) if p.cores else None, p.quant_target, p.arch)
+             for name, p in config.bench.custom_profiles.items()}
+    return [get_profile(name, extra) for name in config.bench.profiles]
+
+
+def run_bench_stage(config: Config, command: str, out_dir: Path | None = None) -> dict[str, Any]:
+    bench = config.bench
+    models = ([parse_model(bench.teacher, teacher=True)] if bench.teacher else []) + \
+        [parse_model(m) for m in bench.models]
+    if not models:
+        raise ConfigError("nothing to benchmark", "name models (compress bench MODEL ...) or set bench.models")
+    profiles = _profiles(config)
+    data = config.data
+    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    heldback = corpus.validation[:bench.heldback_sentences] or corpus.train[:bench.heldback_sentences]
+    timing = corpus.validation or corpus.train[:1000]
+    sts = load_sts(Path(data.sts_test)) if data.sts_test else None
+    settings = BenchSettings(latency_calls=bench.latency_calls, warmup=bench.warmup,
+                             throughput_batches=bench.throughput_batches, heldback=bench.heldback_sentences)
+    entries = run_bench(models, profiles, BenchData(timing, heldback, sts, length_groups(timing)), settings,
+                        config.output.progress)
+    gates = Gates(bench.min_retention, dict(bench.max_p95_ms) or None, bench.max_size_mb)
+    recorded = {**settings.__dict__, "batch_sizes": list(settings.batch_sizes),
+                "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
+                                      "quant_target": p.quant_target} for p in profiles}}
+    return write_outputs(out_dir or Path(bench.out_dir), entries, recorded, gates, command)

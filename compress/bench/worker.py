@@ -1,0 +1,121 @@
+"""One measurement, in a fresh process: ``python -m compress.bench.worker SPEC.json``.
+
+The process pins itself to the profile's cores and threads before any heavy import, loads one model (PyTorch
+sentence-transformers or an ONNX file with onnxruntime, never both), and prints one JSON line of results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Tokenize = Callable[[list[str]], Any]
+Infer = Callable[[Any], np.ndarray]
+
+
+def _pin(spec: dict[str, Any]) -> None:
+    if spec.get("cores") and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(spec["cores"]))
+    if spec.get("threads"):
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(spec["threads"])
+
+
+def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
+    import torch
+
+    from compress.models import load_sentence_transformer
+
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    model = load_sentence_transformer(spec["path"], device="cpu").eval()
+
+    def tokenize(texts: list[str]) -> Any:
+        return model.preprocess(list(texts))
+
+    def infer(features: Any) -> np.ndarray:
+        with torch.inference_mode():
+            return model(features)["sentence_embedding"].numpy()
+
+    return tokenize, infer
+
+
+def _onnx_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
+    from export.ort_encoder import OUTPUT, OnnxEncoder, max_length_of
+
+    folder = Path(spec["path"])
+    encoder = OnnxEncoder(folder / spec["file"], folder, max_length_of(folder), spec.get("threads"))
+    return encoder.feeds, lambda feeds: encoder.session.run([OUTPUT], feeds)[0]
+
+
+def _latency(tokenize: Tokenize, infer: Infer, sentences: list[str], calls: int, warmup: int) -> dict[str, Any]:
+    for i in range(warmup):
+        infer(tokenize([sentences[i % len(sentences)]]))
+    tok, inf = np.zeros(calls), np.zeros(calls)
+    for i in range(calls):
+        start = time.perf_counter()
+        features = tokenize([sentences[i % len(sentences)]])
+        middle = time.perf_counter()
+        infer(features)
+        tok[i], inf[i] = middle - start, time.perf_counter() - middle
+
+    def stats(values: np.ndarray) -> dict[str, float]:
+        return {f"p{q}_ms": 1000 * float(np.percentile(values, q)) for q in (50, 90, 95, 99)}
+
+    return {"calls": calls, "total": stats(tok + inf), "tokenize": stats(tok), "inference": stats(inf)}
+
+
+def _throughput(tokenize: Tokenize, infer: Infer, sentences: list[str], batch: int, batches: int) -> float:
+    infer(tokenize(sentences[:batch]))
+    start = time.perf_counter()
+    for i in range(batches):
+        chunk = [sentences[(i * batch + j) % len(sentences)] for j in range(batch)]
+        infer(tokenize(chunk))
+    return batch * batches / (time.perf_counter() - start)
+
+
+def _encode_all(tokenize: Tokenize, infer: Infer, texts: list[str], batch: int = 32) -> np.ndarray:
+    return np.concatenate([infer(tokenize(texts[i:i + batch])) for i in range(0, len(texts), batch)])
+
+
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    tokenize, infer = (_torch_model if spec["kind"] == "torch" else _onnx_model)(spec)
+    sentences: list[str] = spec["sentences"]
+    infer(tokenize(sentences[:1]))
+    out: dict[str, Any] = {"first_embedding_at": time.time(),
+                           "rss_after_load_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    out["latency_batch1"] = _latency(tokenize, infer, sentences, spec["latency_calls"], spec["warmup"])
+    out["throughput"] = {str(b): _throughput(tokenize, infer, sentences, b, spec["throughput_batches"])
+                         for b in spec["batch_sizes"]}
+    out["length_profile"] = {name: _throughput(tokenize, infer, group, 32, spec["throughput_batches"])
+                             for name, group in spec["length_groups"].items() if group}
+    sts = spec.get("sts")
+    if sts:
+        from compress.data.sts import StsPairs
+        from compress.metrics import sts_spearman_from_embeddings
+
+        pairs = StsPairs(sts["s1"], sts["s2"], sts["scores"])
+        out["sts_spearman"] = sts_spearman_from_embeddings(_encode_all(tokenize, infer, pairs.sentences1),
+                                                           _encode_all(tokenize, infer, pairs.sentences2), pairs)
+    np.save(spec["embeddings_out"], _encode_all(tokenize, infer, spec["heldback"]))
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["imported_torch"] = "torch" in sys.modules
+    return out
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    _pin(spec)
+    print(json.dumps(measure(spec)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

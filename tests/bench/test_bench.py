@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from compress.bench.profiles import PROFILES, Profile, get_profile
+from compress.bench.report import Gates, check_gates
+from compress.bench.schema import BENCH_SCHEMA
+from compress.bench.stage import parse_model
+from compress.cli import app
+from compress.errors import ConfigError
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def bench_run(tiny_config_toml: Path, tiny_teacher_dir: Path, tiny_student_dir: Path, exported,
+              tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str]:
+    out = tmp_path_factory.mktemp("bench")
+    result = runner.invoke(app, [
+        "bench", str(tiny_student_dir), str(exported.out_dir), f"int8={exported.out_dir}:onnx/model_qint8_avx2.onnx",
+        "--teacher", f"teacher={tiny_teacher_dir}", "--profiles", "edge-1core,arm64", "--out", str(out), "--json",
+        "--config", str(tiny_config_toml), "--set", "bench.latency_calls=20", "--set", "bench.warmup=2",
+        "--set", "bench.heldback_sentences=20", "--set", "bench.throughput_batches=1",
+        "--set", "bench.max_size_mb=1000"])
+    return result.exit_code, out, result.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_config_toml(tmp_path_factory: pytest.TempPathFactory, tiny_teacher_dir: Path, corpus_file: Path,
+                     sts_file: Path) -> Path:
+    path = tmp_path_factory.mktemp("cfg") / "c.toml"
+    path.write_text(f'[data]\ncorpus = "{corpus_file}"\nmax_sentences = 200\nvalidation_sentences = 40\n'
+                    f'sts_test = "{sts_file}"\n[output]\nprogress = false\n')
+    return path
+
+
+def test_bench_json_follows_the_schema(bench_run: tuple[int, Path, str]) -> None:
+    code, out, stdout = bench_run
+    assert code == 0, stdout
+    doc = json.loads((out / "bench.json").read_text())
+    jsonschema.validate(doc, BENCH_SCHEMA)
+    ok = [e for e in doc["results"] if e["status"] == "ok"]
+    assert {e["model"] for e in ok} == {"teacher", "st", "art", "int8"}
+    assert all(e["latency_batch1"]["calls"] == 20 and set(e["throughput"]) == {"32", "128"} for e in ok)
+    art = next(e for e in ok if e["model"] == "art")
+    assert art["file"].startswith("onnx/") and art["kind"] == "onnx" and art["imported_torch"] is False
+    assert art["cosine"]["against"] == "teacher" and art["threads"] == 1 and art["cores"] == [0]
+    teacher = next(e for e in ok if e["model"] == "teacher")
+    assert teacher["retention_percent"] == pytest.approx(100.0)
+    skipped = [e for e in doc["results"] if e["profile"] == "arm64"]
+    assert len(skipped) == 4 and all(e["status"].startswith("not runnable here") for e in skipped)
+    assert doc["machine"]["cores"] >= 1 and doc["settings"]["profiles"]["edge-1core"]["threads"] == 1
+    assert "| teacher | edge-1core |" in (out / "bench.md").read_text()
+    assert json.loads(stdout)["gates"]["passed"] is True
+
+
+def test_pareto_png_decodes(bench_run: tuple[int, Path, str]) -> None:
+    with Image.open(bench_run[1] / "pareto.png") as image:
+        image.load()
+        assert image.size == (900, 600)
+
+
+def test_gate_failure_exits_1(tiny_config_toml: Path, tiny_student_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bench", f"s={tiny_student_dir}", "--teacher", "none", "--profiles", "edge-1core",
+                                 "--out", str(tmp_path), "--config", str(tiny_config_toml),
+                                 "--set", "bench.latency_calls=5", "--set", "bench.warmup=1",
+                                 "--set", "bench.throughput_batches=1", "--set", "bench.heldback_sentences=5",
+                                 "--set", "bench.max_size_mb=0.000001"])
+    assert result.exit_code == 1
+    assert "gate failed: s on edge-1core: size" in result.stderr
+    assert json.loads((tmp_path / "bench.json").read_text())["gates"]["passed"] is False
+
+
+def test_gates_per_profile_latency_and_retention() -> None:
+    entry = {"model": "m", "profile": "edge-1core", "status": "ok", "size_mb": 10.0, "retention_percent": 98.0,
+             "latency_batch1": {"total": {"p95_ms": 12.0}}}
+    assert check_gates([entry], Gates(min_retention=99.0)) == ["m on edge-1core: retention 98.00% < 99.0%"]
+    assert check_gates([entry], Gates(max_p95_ms={"edge-1core": 10})) == [
+        "m on edge-1core: batch-1 p95 12.00 ms > 10 ms"]
+    assert check_gates([entry], Gates(max_p95_ms={"x86-server": 10})) == []
+    assert check_gates([entry], Gates(max_p95_ms={"*": 20}, max_size_mb=11)) == []
+
+
+def test_profiles_and_model_specs(tmp_path: Path) -> None:
+    assert PROFILES["edge-1core"].threads == 1 and PROFILES["edge-1core"].cores == (0,)
+    ok, why = Profile("p", 1, arch="arm64" if __import__("platform").machine() == "x86_64" else "x86_64").runnable()
+    assert not ok and why.startswith("not runnable here")
+    with pytest.raises(ConfigError, match="unknown profile 'edge-9core'"):
+        get_profile("edge-9core")
+    spec = parse_model("fast=path/to/art:onnx/model_qint8_avx2.onnx")
+    assert (spec.label, spec.kind, spec.path) == ("fast", "onnx", "path/to/art")
+    assert spec.file == "onnx/model_qint8_avx2.onnx"
+    assert parse_model("all-MiniLM-L6-v2").kind == "torch"
