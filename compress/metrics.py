@@ -16,6 +16,11 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two (n, dim) arrays."""
+    return np.asarray((_normalize(a) * _normalize(b)).sum(axis=1))
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     from scipy.stats import spearmanr
 
@@ -24,8 +29,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def sts_spearman_from_embeddings(emb1: np.ndarray, emb2: np.ndarray, pairs: StsPairs) -> float:
     """Spearman correlation (x100) of cosine similarity with the gold scores."""
-    cosines = (_normalize(emb1) * _normalize(emb2)).sum(axis=1)
-    return 100 * spearman(cosines, np.asarray(pairs.scores))
+    return 100 * spearman(cosines(emb1, emb2), np.asarray(pairs.scores))
 
 
 def sts_spearman(model: SentenceTransformer, pairs: StsPairs, batch_size: int = 64) -> float:
@@ -36,6 +40,6 @@ def sts_spearman(model: SentenceTransformer, pairs: StsPairs, batch_size: int = 
 
 def fidelity(student: np.ndarray, teacher: np.ndarray) -> dict[str, float]:
     """MSE and mean / 5th-percentile cosine of student to teacher embeddings (same dimension)."""
-    cos = (_normalize(student) * _normalize(teacher)).sum(axis=1)
+    cos = cosines(student, teacher)
     return {"mse": float(((student - teacher) ** 2).mean()), "cosine": float(cos.mean()),
             "cosine_p5": float(np.percentile(cos, 5))}

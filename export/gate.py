@@ -12,9 +12,8 @@ from typing import Any
 import numpy as np
 
 from compress.data.sts import StsPairs
-from compress.metrics import sts_spearman_from_embeddings
+from compress.metrics import cosines, sts_spearman_from_embeddings
 from export.ort_encoder import OnnxEncoder
-from export.parity import cosines
 from export.presets import QuantPreset
 from export.sensitivity import edge_layer_matmuls, embedding_lookups, node_errors
 

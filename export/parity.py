@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from compress.metrics import cosines
 from export.ort_encoder import OnnxEncoder
 
 if TYPE_CHECKING:
@@ -24,12 +25,6 @@ class Parity:
 
     def passed(self, min_cosine: float) -> bool:
         return self.min_cosine >= min_cosine
-
-
-def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return np.asarray((a * b).sum(axis=1))
 
 
 def parity_sentences(sentences: list[str], max_seq_length: int) -> list[str]:

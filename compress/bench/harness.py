@@ -17,6 +17,7 @@ import numpy as np
 from compress.bench.profiles import Profile
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
+from compress.metrics import cosines
 from compress.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -115,12 +116,6 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
     return entry
 
 
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return np.asarray((a * b).sum(axis=1))
-
-
 def _fp32_of(entries: list[dict[str, Any]], i: int, embeddings: dict[int, np.ndarray],
              by_label: dict[str, ModelSpec]) -> int | None:
     """The entry measuring the same artifact's fp32 file on the same profile."""
@@ -144,7 +139,7 @@ def add_accuracy(entries: list[dict[str, Any]], embeddings: dict[int, np.ndarray
         elif (fp32 := _fp32_of(entries, i, embeddings, by_label)) is not None:
             reference, against = embeddings[fp32], "fp32 student"
         if reference is not None:
-            cos = _cosines(embeddings[i], reference)
+            cos = cosines(embeddings[i], reference)
             entry["cosine"] = {"against": against, "mean": float(cos.mean()), "p5": float(np.percentile(cos, 5))}
         teacher_sts = entries[t_index].get("sts_spearman") if t_index is not None else None
         if teacher_sts and entry.get("sts_spearman") is not None:

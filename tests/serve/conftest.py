@@ -47,3 +47,17 @@ def server(embedder: Embedder) -> Iterator[Running]:
     yield Running(url, embedder, settings)
     srv.should_exit = True  # type: ignore[attr-defined]
     thread.join(timeout=30)
+
+
+def slowed(embedder: Embedder, seconds: float) -> Embedder:
+    """Make every encode take ``seconds`` longer (to fill the queue or keep a request in flight)."""
+    import numpy as np
+
+    fast = embedder.encode
+
+    def slow(texts: list[str], **kwargs: object) -> np.ndarray:
+        time.sleep(seconds)
+        return fast(texts)
+
+    embedder.encode = slow  # type: ignore[method-assign]
+    return embedder

@@ -11,7 +11,7 @@ import pytest
 from sentence_transformers import SentenceTransformer
 
 from compress.errors import CompressError
-from export.parity import cosines
+from compress.metrics import cosines
 from serve.embedder import Embedder
 from serve.host import host_target, preference
 from tests.conftest import REPO, make_sentences

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from export.parity import cosines
+from compress.metrics import cosines
 from tests.conftest import make_sentences
 from tests.serve.conftest import API_KEY, Running
 
@@ -82,18 +82,9 @@ def test_api_key(server: Running) -> None:
 def test_full_queue_answers_503_quickly(exported) -> None:
     from serve.app import ServerSettings
     from serve.embedder import Embedder
-    from tests.serve.conftest import start_server
+    from tests.serve.conftest import slowed, start_server
 
-    embedder = Embedder(exported.out_dir)
-    slow_encode = embedder.encode
-
-    def slow(texts: list[str], **kwargs: object) -> np.ndarray:
-        import time
-
-        time.sleep(0.3)
-        return slow_encode(texts)
-
-    embedder.encode = slow  # type: ignore[method-assign]
+    embedder = slowed(Embedder(exported.out_dir), 0.3)
     srv, thread, url = start_server(embedder, ServerSettings(max_queue=4, max_batch=2))
 
     async def run() -> list[int]:
@@ -130,16 +121,9 @@ def test_graceful_shutdown_lets_in_flight_requests_finish(exported) -> None:
 
     from serve.app import ServerSettings
     from serve.embedder import Embedder
-    from tests.serve.conftest import start_server
+    from tests.serve.conftest import slowed, start_server
 
-    embedder = Embedder(exported.out_dir)
-    fast_encode = embedder.encode
-
-    def slow(texts: list[str], **kwargs: object) -> np.ndarray:
-        time.sleep(1.0)
-        return fast_encode(texts)
-
-    embedder.encode = slow  # type: ignore[method-assign]
+    embedder = slowed(Embedder(exported.out_dir), 1.0)
     srv, thread, url = start_server(embedder, ServerSettings())
     replies: list[httpx.Response] = []
     client = threading.Thread(target=lambda: replies.append(
