@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from compress.cache import write_json_atomic
 from compress.config import load_config
 from compress.distill import distill
+from compress.io import write_json_atomic
 
 RESULTS = Path(__file__).parent / "results"
 

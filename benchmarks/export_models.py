@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from compress.cache import write_json_atomic
 from compress.config import ExportConfig, Target
 from compress.data import load_corpus, load_sts
 from compress.data.sts import StsPairs
+from compress.io import write_json_atomic
 from compress.metrics import sts_spearman, sts_spearman_from_embeddings
 from compress.models import resolve_model
 from export.ort_encoder import OnnxEncoder

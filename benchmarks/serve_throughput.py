@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from compress.cache import write_json_atomic
 from compress.data import load_corpus
+from compress.io import write_json_atomic
 from serve.embedder import Embedder
 
 RESULTS = Path(__file__).parent / "results"

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from compress.cache import teacher_embeddings, teacher_key, write_json_atomic
+from compress.cache import teacher_embeddings, teacher_key
 from compress.config import Config
 from compress.data import Corpus, StsPairs, load_corpus, load_sts
+from compress.io import write_json_atomic
 from compress.losses import build_losses
 from compress.models import has_normalize, load_sentence_transformer
 from compress.report import build_report

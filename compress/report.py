@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from compress.cache import teacher_key, write_json_atomic
+from compress.cache import teacher_key
 from compress.data.sts import StsPairs
+from compress.io import write_json_atomic
 from compress.metrics import fidelity, sts_spearman
 from compress.models import backbone
 

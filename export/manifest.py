@@ -9,8 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from compress.cache import write_json_atomic
 from compress.errors import CompressError
+from compress.io import write_json_atomic
 
 MANIFEST = "manifest.json"
 PACKAGES = ("st-compress", "torch", "onnx", "onnxruntime", "optimum", "optimum-onnx", "transformers",

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.cache import write_json_atomic
 from compress.config import ExportConfig
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
+from compress.io import write_json_atomic
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
 from export.manifest import MANIFEST, sha256_file, write_manifest
 from export.onnx_export import export_onnx

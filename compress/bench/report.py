@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.cache import write_json_atomic
+from compress.io import write_json_atomic
 
 SCHEMA = "st-compress/bench/1"
 

@@ -97,3 +97,18 @@ def test_profiles_and_model_specs(tmp_path: Path) -> None:
     assert (spec.label, spec.kind, spec.path) == ("fast", "onnx", "path/to/art")
     assert spec.file == "onnx/model_qint8_avx2.onnx"
     assert parse_model("all-MiniLM-L6-v2").kind == "torch"
+
+
+def test_custom_profiles_from_the_config(tmp_path: Path) -> None:
+    from compress.bench.stage import _profiles
+    from compress.config import load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text('[bench]\nprofiles = ["pi-zero", "edge-1core"]\n[bench.custom_profiles.pi-zero]\n'
+                    'threads = 1\ncores = [0]\nquant_target = "arm64"\narch = "arm64"\n')
+    pi, edge = _profiles(load_config(path))
+    assert (pi.name, pi.threads, pi.cores, pi.quant_target, pi.arch) == ("pi-zero", 1, (0,), "arm64", "arm64")
+    assert edge == PROFILES["edge-1core"]
+    path.write_text('[bench.custom_profiles.x]\nthread = 1\n')
+    with pytest.raises(ConfigError, match=r"unknown config key 'bench\.custom_profiles\.x\.thread'"):
+        load_config(path)

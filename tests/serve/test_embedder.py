@@ -72,7 +72,8 @@ while not server.started: time.sleep(0.02)
 port = server.servers[0].sockets[0].getsockname()[1]
 reply = httpx.post(f"http://127.0.0.1:{{port}}/v1/embeddings", json={{"input": "hello"}}).json()
 server.should_exit = True; thread.join()
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers", "sentence_transformers"))
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers", "sentence_transformers",
+                                                               "optimum", "scipy", "tqdm"))
 print(json.dumps({{"heavy": heavy, "dims": len(reply["data"][0]["embedding"]), "shape": list(vectors.shape)}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
