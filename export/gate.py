@@ -35,6 +35,7 @@ class Score:
 class Attempt:
     plan: str
     excluded: list[str]
+    per_channel: bool
     score: Score
     passed: bool
 
@@ -78,27 +79,30 @@ def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, q
                    min_retention: float, min_cosine: float) -> tuple[QuantPreset, list[Attempt]]:
     """Write ``dst``; return the preset that made it (with its exclusions) and every attempt, in order.
 
-    Plans, cumulative: nothing excluded; the embedding lookups; the first and last layers' MatMuls; then the
-    nodes whose outputs the measured per-node error ranks worst. On failure ``dst`` is the best attempt.
+    Plans, cumulative: the preset as it is; per-channel weights; then excluding the embedding lookups, the first
+    and last layers' MatMuls, and the nodes whose outputs the measured per-node error ranks worst. On failure
+    ``dst`` is the best attempt.
     """
-    plans: list[tuple[str, Callable[[Path], list[str]]]] = [
-        ("no exclusions", lambda _: []),
-        ("exclude embedding lookups", lambda _: embedding_lookups(fp32)),
-        ("exclude first and last layer", lambda _: edge_layer_matmuls(fp32)),
-        *[("exclude worst nodes by measured error", lambda last: node_errors(fp32, last, scorer.feeds))] *
-        MEASURED_ROUNDS,
+    plans: list[tuple[str, Callable[[QuantPreset, Path], QuantPreset]]] = [
+        ("as preset", lambda p, _: p),
+        ("per-channel weights", lambda p, _: p.per_channel_weights()),
+        ("exclude embedding lookups", lambda p, _: p.excluding(embedding_lookups(fp32))),
+        ("exclude first and last layer", lambda p, _: p.excluding(edge_layer_matmuls(fp32))),
+        *[("exclude worst nodes by measured error",
+           lambda p, last: p.excluding(node_errors(fp32, last, scorer.feeds)))] * MEASURED_ROUNDS,
     ]
     tries: list[tuple[Attempt, Path, QuantPreset]] = []
     current, last_file = preset, fp32
-    for index, (plan, pick) in enumerate(plans):
-        added = [n for n in pick(last_file) if n not in current.nodes_to_exclude]
-        if index and not added:
-            continue
-        current = current.excluding(added)
+    for index, (plan, step) in enumerate(plans):
+        candidate_preset = step(current, last_file)
+        if index and candidate_preset == current:
+            continue  # the plan changes nothing (e.g. no such nodes): skip it
+        current = candidate_preset
         candidate = dst.with_name(f".try{index}-{dst.name}")
         quantize(fp32, candidate, current)
         score = scorer.score(candidate)
-        attempt = Attempt(plan, list(current.nodes_to_exclude), score, _passes(score, min_retention, min_cosine))
+        attempt = Attempt(plan, list(current.nodes_to_exclude), current.per_channel, score,
+                          _passes(score, min_retention, min_cosine))
         log.info("%s, %s: cosine %.5f, STS retention %s -> %s", preset.target, plan, score.cosine_mean,
                  score.retention_percent, "pass" if attempt.passed else "fail")
         tries.append((attempt, candidate, current))

@@ -47,7 +47,7 @@ def test_quantized_graphs_are_int8_and_settings_saved_beside(exported: ExportRes
     assert counts["quantized_ops"] > 0 and counts["int8_initializers"] > 0
     settings = json.loads(path.with_suffix(".json").read_text())
     assert settings == exported.report["quantized"][name]
-    assert settings["settings"]["target"] in name and settings["attempts"][0]["plan"] == "no exclusions"
+    assert settings["settings"]["target"] in name and settings["attempts"][0]["plan"] == "as preset"
     if "qdq" in name:
         assert settings["calibration"] == {"sentences": 32, "method": "minmax"}
 
@@ -96,8 +96,9 @@ def test_gate_retries_with_sensitive_nodes_excluded_until_it_passes(tiny_student
                                                                     tmp_path: Path) -> None:
     result, entry = _strict_export(tiny_student_dir, sts_file, tmp_path / "strict", 0.9999999)
     attempts = entry["attempts"]
-    assert attempts[0]["plan"] == "no exclusions" and not attempts[0]["passed"]
-    assert attempts[1]["plan"] == "exclude embedding lookups" and attempts[1]["excluded"]
+    assert attempts[0]["plan"] == "as preset" and not attempts[0]["passed"] and not attempts[0]["per_channel"]
+    assert attempts[1]["plan"] == "per-channel weights" and attempts[1]["per_channel"]
+    assert attempts[2]["plan"] == "exclude embedding lookups" and attempts[2]["excluded"]
     assert result.passed and attempts[-1]["passed"] and entry["settings"]["nodes_to_exclude"]
     assert entry["settings"]["nodes_to_exclude"] == attempts[-1]["excluded"]
 
@@ -107,7 +108,8 @@ def test_gate_that_cannot_pass_keeps_the_best_attempt_and_says_so(tiny_student_d
     result, entry = _strict_export(tiny_student_dir, sts_file, tmp_path / "impossible", 1.5)
     plans = [a["plan"] for a in entry["attempts"]]
     assert not result.passed and not entry["passed"]
-    assert plans[:3] == ["no exclusions", "exclude embedding lookups", "exclude first and last layer"]
+    assert plans[:4] == ["as preset", "per-channel weights", "exclude embedding lookups",
+                         "exclude first and last layer"]
     assert "exclude worst nodes by measured error" in plans
     best = max(a["score"]["cosine_mean"] for a in entry["attempts"])
     assert entry["score"]["cosine_mean"] == best
