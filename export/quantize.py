@@ -27,6 +27,12 @@ def quantize_dynamic(src: Path, dst: Path, preset: QuantPreset) -> None:
                          nodes_to_exclude=list(preset.nodes_to_exclude),
                          extra_options={"EnableSubgraph": False, "MatMulConstBOnly": True,
                                         "DefaultTensorType": onnx.TensorProto.FLOAT})
+    _remove_inferred(src)
+
+
+def _remove_inferred(src: Path) -> None:
+    """onnxruntime leaves ``<model>-inferred.onnx`` (its shape-inferred copy) beside large inputs."""
+    src.with_name(f"{src.stem}-inferred.onnx").unlink(missing_ok=True)
 
 
 class SentenceReader:
@@ -54,6 +60,7 @@ def quantize_static(src: Path, dst: Path, preset: QuantPreset, reader: SentenceR
                         nodes_to_exclude=list(preset.nodes_to_exclude), calibrate_method=methods[method],
                         extra_options={"ActivationSymmetric": False, "WeightSymmetric": True,
                                        "MatMulConstBOnly": True})
+    _remove_inferred(src)
 
 
 def quantized_op_count(path: Path) -> dict[str, int]:

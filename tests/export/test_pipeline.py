@@ -32,6 +32,9 @@ def test_layout_outputs_and_parity(exported: ExportResult) -> None:
     parity = exported.report["parity"]
     assert parity["min_cosine"] >= 0.99999 and list(parity["batch_sizes"]) == [1, 7, 32]
     assert exported.passed and not [p for p in out.parent.iterdir() if ".tmp-" in p.name]
+    assert sorted(p.name for p in (out / "onnx").glob("*.onnx")) == [
+        "model.onnx", "model_optimized.onnx", "model_qdq_avx2.onnx", "model_qdq_avx512_vnni.onnx",
+        "model_qint8_avx2.onnx", "model_qint8_avx512_vnni.onnx"]
 
 
 def test_optimizer_fuses_the_bert_graph(exported: ExportResult) -> None:
