@@ -94,7 +94,7 @@ def bench_model(name: str, args: argparse.Namespace, sentences: list[str], sts_d
 
     model_dir = resolve_model(name)
     work = Path(args.work) / name
-    config = ExportConfig(targets=list(Target), min_retention=args.min_retention)
+    config = ExportConfig(targets=[Target(t) for t in args.targets], min_retention=args.min_retention)
     start = time.perf_counter()
     result = export_artifact(Path(model_dir), work / "artifact", config, sentences, sts_dev)
     export_seconds = time.perf_counter() - start
@@ -148,6 +148,7 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--models", nargs="*", default=["all-MiniLM-L6-v2", "all-mpnet-base-v2"])
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--targets", nargs="*", default=[t.value for t in ExportConfig().targets])
     parser.add_argument("--min-retention", type=float, default=ExportConfig().min_retention)
     parser.add_argument("--work", default="runs/bench-export")
     args = parser.parse_args()
@@ -157,7 +158,10 @@ def main() -> None:
     cpu, flags = cpu_info()
     machine = {"cpu": cpu, "cpus": os.cpu_count(), "flags": flags,
                "platform": platform.platform(), "calls": args.calls}
+    previous = RESULTS / "export_models.json"
     rows: list[dict[str, Any]] = []
+    if previous.exists():  # keep the rows of models not measured again in this run
+        rows = [r for r in json.loads(previous.read_text())["rows"] if r["model"] not in args.models]
     for name in args.models:
         rows += bench_model(name, args, corpus.validation, sts_dev, sts_test)
         RESULTS.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from compress.data.sts import StsPairs
 from compress.metrics import cosines, sts_spearman_from_embeddings
 from export.ort_encoder import OnnxEncoder
 from export.presets import QuantPreset
-from export.sensitivity import edge_layer_matmuls, embedding_lookups, node_errors
+from export.sensitivity import attention_with_bias, edge_layer_matmuls, embedding_lookups, node_errors
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, q
                    min_retention: float, min_cosine: float) -> tuple[QuantPreset, list[Attempt]]:
     """Write ``dst``; return the preset that made it (with its exclusions) and every attempt, in order.
 
+    Fused Attention nodes with an attention bias are never quantized (QAttention would drop the bias).
     Plans, cumulative: the preset as it is; per-channel weights; then excluding the embedding lookups, the first
     and last layers' MatMuls, and the nodes whose outputs the measured per-node error ranks worst. On failure
     ``dst`` is the best attempt.
@@ -92,7 +93,7 @@ def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, q
            lambda p, last: p.excluding(node_errors(fp32, last, scorer.feeds)))] * MEASURED_ROUNDS,
     ]
     tries: list[tuple[Attempt, Path, QuantPreset]] = []
-    current, last_file = preset, fp32
+    current, last_file = preset.excluding(attention_with_bias(fp32)), fp32
     for index, (plan, step) in enumerate(plans):
         candidate_preset = step(current, last_file)
         if index and candidate_preset == current:

@@ -24,6 +24,15 @@ def embedding_lookups(path: Path) -> list[str]:
             if (n.op_type == "Gather" and n.input[0] in tables) or n.op_type == "EmbedLayerNormalization"]
 
 
+def attention_with_bias(path: Path) -> list[str]:
+    """Fused Attention nodes that take an attention bias (MPNet's relative position bias, input 5).
+
+    onnxruntime's QAttention has no such input: quantizing these nodes would silently drop the bias.
+    """
+    return [n.name for n in _load(path).graph.node
+            if n.op_type == "Attention" and len(n.input) > 5 and n.input[5]]
+
+
 def _layer_of(name: str) -> int | None:
     match = re.search(r"layer[._/](\d+)[._/]", name)
     return int(match.group(1)) if match else None
