@@ -104,9 +104,13 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
                                                                           "score")}
                                            for name, entry in report["quantized"].items()},
                              "report": "export_report.json"})
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
+        if out_dir.exists():  # the same source's earlier artifact: move it aside, swap, then delete it
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
