@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -18,7 +17,7 @@ import numpy as np
 from compress.cache import teacher_embeddings, teacher_key
 from compress.config import Config
 from compress.data import Corpus, StsPairs, load_corpus, load_sts
-from compress.io import write_json_atomic
+from compress.io import replace_dir, write_json_atomic
 from compress.losses import build_losses
 from compress.models import has_normalize, load_sentence_transformer
 from compress.report import build_report
@@ -112,13 +111,7 @@ def _save_atomic(student: SentenceTransformer, pca: Any, report: dict[str, Any],
         if pca is not None:
             pca.save(tmp)
         write_json_atomic(tmp / REPORT_NAME, report)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ from typing import Any
 from compress.config import ExportConfig
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
-from compress.io import write_json_atomic
+from compress.io import replace_dir, write_json_atomic
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
 from export.manifest import MANIFEST, sha256_file, write_manifest
 from export.onnx_export import export_onnx
@@ -104,13 +103,7 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
                                                                           "score")}
                                            for name, entry in report["quantized"].items()},
                              "report": "export_report.json"})
-        if out_dir.exists():  # the same source's earlier artifact: move it aside, swap, then delete it
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        replace_dir(tmp, out_dir)  # an earlier artifact of the same source is swapped out
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
