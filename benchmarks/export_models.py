@@ -30,17 +30,9 @@ from compress.metrics import sts_spearman, sts_spearman_from_embeddings
 from compress.models import resolve_model
 from export.ort_encoder import OnnxEncoder
 from export.pipeline import export_artifact
+from serve.host import cpu_flags, cpu_model
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def cpu_info() -> tuple[str, list[str]]:
-    """The CPU model name and the ISA flags that matter for int8 kernels (from /proc/cpuinfo)."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
-                 platform.machine())
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd")
-    return model, sorted({flag for flag in wanted if f" {flag}" in text})
 
 
 def interleaved_latency(sessions: dict[str, Any], feeds: list[dict[str, np.ndarray]], calls: int,
@@ -155,8 +147,8 @@ def main() -> None:
     corpus = load_corpus(Path(args.data) / "corpus" / "sentences.txt.gz", max_sentences=20000, validation=500)
     sts_dev, sts_test = load_sts(Path(args.data) / "stsb" / "dev.csv"), load_sts(Path(args.data) / "stsb" / "test.csv")
     command = "python benchmarks/export_models.py " + " ".join(sys.argv[1:])
-    cpu, flags = cpu_info()
-    machine = {"cpu": cpu, "cpus": os.cpu_count(), "flags": flags,
+    wanted = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd"}
+    machine = {"cpu": cpu_model(), "cpus": os.cpu_count(), "flags": sorted(cpu_flags() & wanted),
                "platform": platform.platform(), "calls": args.calls}
     previous = RESULTS / "export_models.json"
     rows: list[dict[str, Any]] = []

@@ -21,6 +21,12 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray((_normalize(a) * _normalize(b)).sum(axis=1))
 
 
+def cosine_summary(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean and 5th-percentile row-wise cosine of two (n, dim) arrays."""
+    cos = cosines(a, b)
+    return float(cos.mean()), float(np.percentile(cos, 5))
+
+
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     from scipy.stats import spearmanr
 
@@ -40,6 +46,5 @@ def sts_spearman(model: SentenceTransformer, pairs: StsPairs, batch_size: int = 
 
 def fidelity(student: np.ndarray, teacher: np.ndarray) -> dict[str, float]:
     """MSE and mean / 5th-percentile cosine of student to teacher embeddings (same dimension)."""
-    cos = cosines(student, teacher)
-    return {"mse": float(((student - teacher) ** 2).mean()), "cosine": float(cos.mean()),
-            "cosine_p5": float(np.percentile(cos, 5))}
+    mean, p5 = cosine_summary(student, teacher)
+    return {"mse": float(((student - teacher) ** 2).mean()), "cosine": mean, "cosine_p5": p5}

@@ -9,10 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from compress.data.sts import StsPairs
-from compress.metrics import cosines, sts_spearman_from_embeddings
+from compress.metrics import cosine_summary, sts_spearman_from_embeddings
 from export.ort_encoder import OnnxEncoder
 from export.presets import QuantPreset
 from export.sensitivity import attention_with_bias, edge_layer_matmuls, embedding_lookups, node_errors
@@ -62,12 +60,12 @@ class Scorer:
 
     def score(self, path: Path) -> Score:
         encoder = self.encoder(path)
-        cos = cosines(encoder.encode(self.sentences), self.reference)
+        mean, p5 = cosine_summary(encoder.encode(self.sentences), self.reference)
         spearman = self._spearman(encoder)
         retention = None
         if spearman is not None and self.fp32_spearman and self.fp32_spearman > 0:  # else retention means nothing
             retention = 100 * spearman / self.fp32_spearman
-        return Score(float(cos.mean()), float(np.percentile(cos, 5)), spearman, retention)
+        return Score(mean, p5, spearman, retention)
 
 
 def _passes(score: Score, min_retention: float, min_cosine: float) -> bool:

@@ -21,6 +21,7 @@ from compress.config import ExportConfig
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
 from compress.io import replace_dir, write_json_atomic
+from compress.models import backbone
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
 from export.manifest import MANIFEST, sha256_file, write_manifest
 from export.onnx_export import export_onnx
@@ -142,7 +143,7 @@ def _require_parity(parity: Parity, min_cosine: float, path: Path) -> Parity:
 def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float,
               folder: Path) -> tuple[Optimization, Path]:
     """The fused graph when fusions apply and parity still holds; else the fp32 graph, with the reason."""
-    config = model[0].auto_model.config
+    config = backbone(model).config
     dst = fp32.with_name("model_optimized.onnx")
     result = optimize(fp32, dst, model_type_for(config.architectures[0] if config.architectures else ""),
                       config.num_attention_heads, config.hidden_size)

@@ -6,15 +6,23 @@ import platform
 from pathlib import Path
 
 
-def cpu_flags() -> set[str]:
+def _cpuinfo_lines() -> list[str]:
     path = Path("/proc/cpuinfo")
-    if not path.exists():
-        return set()
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def cpu_flags() -> set[str]:
     flags: set[str] = set()
-    for line in path.read_text().splitlines():
+    for line in _cpuinfo_lines():
         if line.startswith(("flags", "Features")):
             flags.update(line.split(":", 1)[1].split())
     return flags
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo (the machine type where it has none)."""
+    return next((line.split(":", 1)[1].strip() for line in _cpuinfo_lines() if line.startswith("model name")),
+                platform.machine())
 
 
 def host_target() -> str | None:

@@ -17,7 +17,7 @@ import numpy as np
 from compress.bench.profiles import Profile
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
-from compress.metrics import cosines
+from compress.metrics import cosine_summary
 from compress.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -139,8 +139,8 @@ def add_accuracy(entries: list[dict[str, Any]], embeddings: dict[int, np.ndarray
         elif (fp32 := _fp32_of(entries, i, embeddings, by_label)) is not None:
             reference, against = embeddings[fp32], "fp32 student"
         if reference is not None:
-            cos = cosines(embeddings[i], reference)
-            entry["cosine"] = {"against": against, "mean": float(cos.mean()), "p5": float(np.percentile(cos, 5))}
+            mean, p5 = cosine_summary(embeddings[i], reference)
+            entry["cosine"] = {"against": against, "mean": mean, "p5": p5}
         teacher_sts = entries[t_index].get("sts_spearman") if t_index is not None else None
         if teacher_sts and entry.get("sts_spearman") is not None:
             entry["retention_percent"] = 100 * entry["sts_spearman"] / teacher_sts

@@ -22,15 +22,10 @@ class Gates:
 
 def machine_info() -> dict[str, Any]:
     from export.manifest import versions
-    from serve.host import cpu_flags, host_target
+    from serve.host import cpu_flags, cpu_model, host_target
 
-    cpu = "unknown"
-    info = Path("/proc/cpuinfo")
-    if info.exists():
-        cpu = next((ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines()
-                    if ln.startswith("model name")), cpu)
     isa = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", "sse4_2"})
-    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "isa_flags": isa,
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(), "isa_flags": isa,
             "host_target": host_target(), "platform": platform.platform(), "versions": versions()}
 
 
