@@ -42,9 +42,12 @@ class EmbeddingRequest(BaseModel):
     dimensions: int | None = None
     user: str | None = None
 
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else self.input
+
 
 def _check_limits(body: EmbeddingRequest, settings: ServerSettings, dim: int) -> JSONResponse | None:
-    texts = [body.input] if isinstance(body.input, str) else body.input
+    texts = body.texts()
     if not texts:
         return error(422, "input must hold at least one string", "empty_input", param="input")
     if len(texts) > settings.max_items:
@@ -105,7 +108,7 @@ def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> Fa
         if (problem := _check_limits(body, settings, embedder.dim)) is not None:
             metrics.errors.labels("limit").inc()
             return problem
-        texts = [body.input] if isinstance(body.input, str) else body.input
+        texts = body.texts()
         try:
             vectors = await batcher.submit(texts)
         except QueueFull as exc:
