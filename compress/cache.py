@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from compress.faults import crash_point
 from compress.io import write_json_atomic
 from compress.models import has_normalize
 from compress.progress import progress_bar
@@ -84,6 +85,7 @@ def cached_embeddings(sentences: Sequence[str], encode: EncodeFn, key: CacheKey,
         array[start:stop] = vectors
         array.flush()
         write_json_atomic(progress_path, {"chunks_done": chunk + 1, "dim": dim, "chunk_size": chunk_size})
+        crash_point("teacher-chunk")
         bar.update(stop - start)
     bar.close()
     if array is None:

@@ -23,31 +23,98 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override a config key: section.key=value.")]
 
 
+INTERNAL_ERROR = 3
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Warnings only, no progress bars (CI logs).")]
+
+
 def handle_errors(func: F) -> F:
-    """Print a CompressError once, as 'error: ...' on stderr, and exit with its code (2)."""
+    """Print a CompressError once, as 'error: ...' on stderr, and exit with its code (2, or 1 for a failed check).
+
+    Anything else is a bug: its traceback goes to stderr and the exit code is 3.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import click
+
         try:
             return func(*args, **kwargs)
         except CompressError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            typer.echo(f"internal error: {type(exc).__name__}: {exc}\n  please report it with the traceback above",
+                       err=True)
+            raise typer.Exit(INTERNAL_ERROR) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def set_quiet() -> None:
+    import os
+
+    logging.getLogger().setLevel(logging.WARNING)
+    os.environ["ST_COMPRESS_QUIET"] = "1"
+
+
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
-         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Warnings only, no progress bars.")] = False,
-         ) -> None:
+         quiet: QuietOption = False) -> None:
     """st-compress: distill, export, benchmark and release embedding models."""
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # onnxruntime's quantizer logs every tensor at INFO on the root
+        handler.addFilter(lambda record: record.name != "root" or record.levelno >= logging.WARNING)
     if quiet:
-        import os
+        set_quiet()
 
-        os.environ["ST_COMPRESS_QUIET"] = "1"
+
+@app.command()
+@handle_errors
+def run(config: ConfigOption = None, set_: SetOption = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Release folder (default: output.dir).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+        quiet: QuietOption = False) -> None:
+    """Distill, export, quantize, benchmark and report from one config (without --config: the default recipe).
+
+    A stage whose inputs are unchanged is reused; a killed run resumes where it stopped. The release folder appears
+    only when complete. Exit codes: 0 every gate passed; 1 a gate failed (the folder is still written, marked
+    "failed" in manifest.json and report.md); 2 bad input or config; 3 internal error.
+    """
+    if quiet:
+        set_quiet()
+    from compress.config import load_config
+
+    cfg = load_config(config, set_ or [], embedded_default=True)
+    from compress.run import run_pipeline
+
+    result = run_pipeline(cfg, out or Path(cfg.output.dir), "compress " + " ".join(sys.argv[1:]))
+    for failure in result.failed:
+        typer.echo(f"gate failed: {failure}", err=True)
+    status = "passed" if result.passed else "FAILED"
+    typer.echo(json.dumps(result.summary, indent=2) if as_json else f"{status}: {result.out_dir}")
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("compress.toml"),
+         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False) -> None:
+    """Write the default recipe as a commented config file to edit (compress run --config PATH)."""
+    from compress.defaults import default_config_text
+
+    if path.exists() and not force:
+        raise CompressError(f"{path} already exists", "pass --force to overwrite it, or choose another path")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(default_config_text(), encoding="utf-8")
+    tmp.replace(path)
+    typer.echo(str(path))
 
 
 @app.command()
@@ -115,7 +182,8 @@ def verify(artifact_dir: Annotated[Path, typer.Argument(help="An artifact folder
     bad = verify_folder(artifact_dir)
     for name in bad:
         typer.echo(f"mismatch: {name}", err=True)
-    typer.echo(json.dumps({"artifact": str(artifact_dir), "ok": not bad, "mismatches": bad}))
+    status = json.loads((artifact_dir / "manifest.json").read_text()).get("status")
+    typer.echo(json.dumps({"artifact": str(artifact_dir), "ok": not bad, "mismatches": bad, "status": status}))
     if bad:
         raise typer.Exit(1)
 

@@ -64,8 +64,8 @@ class DataConfig:
 @dataclass(frozen=True)
 class StudentConfig:
     kind: StudentKind = StudentKind.PRUNED
-    num_layers: int = 4
-    keep_layers: list[int] | None = None
+    num_layers: int = 4  # pruned: teacher layers kept, spread evenly
+    keep_layers: list[int] | None = None  # pruned: teacher layers; pretrained: the model's layers (default all)
     model: str = "all-MiniLM-L6-v2"
     match: MatchKind = MatchKind.PROJECTION
 
@@ -144,7 +144,7 @@ class ProfileConfig:
 @dataclass(frozen=True)
 class BenchConfig:
     models: list[str] = field(default_factory=list)  # "label=path" or "path[:onnx/file.onnx]"
-    teacher: str | None = "teacher=all-mpnet-base-v2"
+    teacher: str | None = "auto"  # "auto": the [teacher] model; "label=path"; none to skip
     profiles: list[str] = field(default_factory=lambda: ["x86-server", "edge-1core"])
     custom_profiles: dict[str, ProfileConfig] = field(default_factory=dict)
     latency_calls: int = 1000
@@ -286,8 +286,15 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:
-    table = read_toml(path) if path else {}
+def load_config(path: Path | None = None, overrides: list[str] | None = None,
+                embedded_default: bool = False) -> Config:
+    """``path`` (TOML), else the embedded default recipe when ``embedded_default``, else the dataclass defaults."""
+    if path is None and embedded_default:
+        from compress.defaults import default_config_text
+
+        table = tomllib.loads(default_config_text())
+    else:
+        table = read_toml(path) if path else {}
     table = apply_overrides(table, overrides or [])
     config: Config = _build(Config, table, "")
     validate(config)

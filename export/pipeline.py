@@ -20,6 +20,7 @@ from typing import Any
 from compress.config import ExportConfig
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
+from compress.faults import crash_point
 from compress.io import replace_dir, write_json_atomic
 from compress.models import backbone
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
@@ -178,4 +179,5 @@ def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, conf
     if static:
         entry["calibration"] = {"sentences": config.calibration_sentences, "method": config.calibration_method.value}
     write_json_atomic(dst.with_suffix(".json"), entry)
+    crash_point("quantized")
     return entry

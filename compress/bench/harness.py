@@ -17,6 +17,7 @@ import numpy as np
 from compress.bench.profiles import Profile
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
+from compress.faults import crash_point
 from compress.metrics import cosine_summary
 from compress.progress import progress_bar
 
@@ -98,7 +99,7 @@ def _run_worker(spec: dict[str, Any], folder: Path, timeout: float) -> dict[str,
 def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: BenchSettings,
                 folder: Path) -> dict[str, Any]:
     entry: dict[str, Any] = {"model": model.label, "kind": model.kind, "profile": profile.name,
-                             "threads": profile.threads, "cores": list(profile.cores or [])}
+                             "teacher": model.teacher, "threads": profile.threads, "cores": list(profile.cores or [])}
     ok, reason = profile.runnable()
     if not ok:
         return {**entry, "status": reason}
@@ -161,6 +162,7 @@ def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
                 if entry["status"] == "ok":
                     embeddings[len(entries)] = np.load(folder / "heldback.npy")
                 entries.append(entry)
+                crash_point("bench-model")
                 bar.update(1)
     bar.close()
     add_accuracy(entries, embeddings, models)

@@ -18,6 +18,7 @@ class Gates:
     min_retention: float | None = None
     max_p95_ms: dict[str, float] | None = None  # per profile name; "*" for every profile
     max_size_mb: float | None = None
+    models: tuple[str, ...] | None = None  # labels the gates apply to; None: every model but the teacher
 
 
 def machine_info() -> dict[str, Any]:
@@ -32,7 +33,8 @@ def machine_info() -> dict[str, Any]:
 def check_gates(entries: list[dict[str, Any]], gates: Gates) -> list[str]:
     failed = []
     for e in entries:
-        if e.get("status") != "ok":
+        gated = e["model"] in gates.models if gates.models is not None else not e.get("teacher")
+        if e.get("status") != "ok" or not gated:
             continue
         who = f"{e['model']} on {e['profile']}"
         retention = e.get("retention_percent")

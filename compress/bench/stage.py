@@ -29,10 +29,13 @@ def _profiles(config: Config) -> list[Profile]:
     return [get_profile(name, extra) for name in config.bench.profiles]
 
 
-def run_bench_stage(config: Config, command: str, out_dir: Path | None = None) -> dict[str, Any]:
+def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
+                    subjects: list[str] | None = None) -> dict[str, Any]:
+    """Measure the teacher, ``subjects`` (model specs; the gates apply to them only) and ``bench.models``."""
     bench = config.bench
-    models = ([parse_model(bench.teacher, teacher=True)] if bench.teacher else []) + \
-        [parse_model(m) for m in bench.models]
+    teacher = f"teacher={config.teacher.model}" if bench.teacher == "auto" else bench.teacher
+    gated = [parse_model(m) for m in subjects or []]
+    models = ([parse_model(teacher, teacher=True)] if teacher else []) + gated + [parse_model(m) for m in bench.models]
     if not models:
         raise ConfigError("nothing to benchmark", "name models (compress bench MODEL ...) or set bench.models")
     profiles = _profiles(config)
@@ -45,7 +48,8 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None) -
                              throughput_batches=bench.throughput_batches, heldback=bench.heldback_sentences)
     entries = run_bench(models, profiles, BenchData(timing, heldback, sts, length_groups(timing)), settings,
                         config.output.progress)
-    gates = Gates(bench.min_retention, dict(bench.max_p95_ms) or None, bench.max_size_mb)
+    gates = Gates(bench.min_retention, dict(bench.max_p95_ms) or None, bench.max_size_mb,
+                  tuple(m.label for m in gated) if subjects else None)
     recorded = {**settings.__dict__, "batch_sizes": list(settings.batch_sizes),
                 "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
                                       "quant_target": p.quant_target} for p in profiles}}

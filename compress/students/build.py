@@ -39,6 +39,9 @@ def build_student(config: StudentConfig, teacher: SentenceTransformer, sentences
         return BuiltStudent(prune_layers(teacher, keep), None, f"pruned teacher, layers {keep}")
     student = load_sentence_transformer(config.model, device=str(teacher.device),
                                         trust_remote_code=trust_remote_code)
+    if config.keep_layers:  # a shallower copy of the pretrained encoder: fewer layers, lower latency
+        log.info("pretrained student: keeping layers %s of %s", config.keep_layers, config.model)
+        student = prune_layers(student, list(config.keep_layers))
     student_dim = student.get_embedding_dimension() or 0
     teacher_dim = targets.shape[1]
     if student_dim == teacher_dim:

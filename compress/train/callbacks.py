@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 from transformers import TrainerCallback
 
+from compress.faults import crash_point
 from compress.losses.distill import DistillLoss
 from compress.losses.similarity import SimilarityKLLoss
 
@@ -38,6 +39,7 @@ class LossStateCallback(TrainerCallback):
         if state_dict:
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(folder / LOSS_STATE))
+        crash_point("train-checkpoint")
 
 
 def restore_loss_state(loss: DistillLoss, checkpoint: Path) -> bool:

@@ -57,3 +57,15 @@ def test_pca_student_keeps_its_own_dimension(tiny_teacher, tiny_other_dir: Path)
     built = build_student(config, tiny_teacher, sentences, _targets(tiny_teacher, sentences))
     assert built.pca is not None and built.pca.components.shape == (16, 32)
     assert built.model.get_embedding_dimension() == 16
+
+
+def test_pretrained_student_can_drop_layers(tiny_teacher, tiny_teacher_dir: Path) -> None:
+    from compress.models import backbone
+    from compress.students import find_layer_list
+
+    sentences = make_sentences(40, seed=7)
+    config = StudentConfig(kind=StudentKind.PRETRAINED, model=str(tiny_teacher_dir), keep_layers=[0, 3])
+    built = build_student(config, tiny_teacher, sentences, _targets(tiny_teacher, sentences))
+    assert len(find_layer_list(backbone(built.model))) == 2
+    assert backbone(built.model).config.num_hidden_layers == 2
+    assert len(find_layer_list(backbone(tiny_teacher))) == 4  # the teacher is untouched

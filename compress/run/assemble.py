@@ -1,0 +1,84 @@
+"""The release folder: the servable ONNX artifact at the top, the student, the benchmark, the report, the manifest.
+
+Layout: the export artifact (tokenizer, config, ``onnx/*.onnx``, ``export_report.json``), ``student/`` (the
+sentence-transformers folder with ``distill_report.json``), ``bench/bench.json`` and ``bench/bench.md``,
+``pareto.png``, ``report.json``, ``report.md`` and ``manifest.json`` (sha256 of every file, the resolved config,
+versions, metrics, gate results). It is built under a temporary name beside the target and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compress.config import Config
+from compress.io import replace_dir, write_json_atomic
+from compress.run.report import collect_gates, metrics, report_markdown
+from compress.run.stages import StageOutcome
+from export.manifest import MANIFEST, write_manifest
+
+MANIFEST_KEYS = ("source_sha256", "opset", "targets", "parity", "quantized")
+
+
+@dataclass(frozen=True)
+class Stages:
+    distill: StageOutcome
+    export: StageOutcome
+    bench: StageOutcome
+
+    def summary(self) -> dict[str, Any]:
+        return {s.name: s.summary() for s in (self.distill, self.export, self.bench)}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def _fill(tmp: Path, stages: Stages) -> None:
+    model = stages.export.folder / "model"
+    for item in model.iterdir():
+        if item.name == MANIFEST:
+            continue
+        if item.is_dir():
+            shutil.copytree(item, tmp / item.name)
+        else:
+            shutil.copy2(item, tmp / item.name)
+    shutil.copytree(stages.distill.folder / "student", tmp / "student")
+    (tmp / "bench").mkdir()
+    for name in ("bench.json", "bench.md"):
+        shutil.copy2(stages.bench.folder / name, tmp / "bench" / name)
+    shutil.copy2(stages.bench.folder / "pareto.png", tmp / "pareto.png")
+
+
+def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: str) -> dict[str, Any]:
+    """Build the release folder; return the summary that ``compress run --json`` prints."""
+    distill_report = _read(stages.distill.folder / "student" / "distill_report.json")
+    export_manifest = _read(stages.export.folder / "model" / MANIFEST)
+    export_report = _read(stages.export.folder / "model" / "export_report.json")
+    bench = _read(stages.bench.folder / "bench.json")
+    gates = collect_gates(export_report, bench)
+    numbers = metrics(distill_report, export_report, bench)
+    report = {"schema": "st-compress/run_report/1", "command": command, "passed": gates["passed"],
+              "gates": gates, "metrics": numbers, "stages": stages.summary(), "machine": bench["machine"],
+              "config": config.to_dict()}
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        _fill(tmp, stages)
+        write_json_atomic(tmp / "report.json", report)
+        (tmp / "report.md").write_text(report_markdown(report, bench))
+        write_manifest(tmp, {"kind": kind, "status": "passed" if gates["passed"] else "failed",
+                             "passed": gates["passed"], "gates": gates, "metrics": numbers,
+                             "config": config.to_dict(), "stages": stages.summary(),
+                             **{k: export_manifest[k] for k in MANIFEST_KEYS if k in export_manifest}})
+        replace_dir(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return {"out_dir": str(out_dir), "passed": gates["passed"], "gates": gates, "metrics": numbers,
+            "stages": stages.summary()}

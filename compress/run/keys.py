@@ -1,0 +1,76 @@
+"""What each stage of ``compress run`` depends on: its config sections, the data files' bytes, the models' weights.
+
+A stage's key hashes all of it (and the key of the stage before), so changing only ``[bench]`` reruns only the
+benchmark, and editing the corpus file reruns everything.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compress.config import Config
+from compress.errors import ConfigError
+from compress.models import resolve_model
+from compress.run.stages import digest
+from export.manifest import sha256_file
+
+SKIP_DIRS = {"onnx", "openvino", ".git"}
+WEIGHTS = {".safetensors", ".bin", ".onnx", ".pt"}
+
+
+@dataclass(frozen=True)
+class StageKeys:
+    distill: str
+    export: str
+    bench: str
+
+
+def file_sha(path: str | None, key: str) -> str | None:
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise ConfigError(f"config key '{key}': file {path} does not exist",
+                          "fix the path (relative paths start where you run compress), or set the key to none")
+    return sha256_file(Path(path))
+
+
+@functools.lru_cache(maxsize=16)
+def model_digest(spec: str) -> str:
+    """Weights by content, other files by size; a hub id that is not local is identified by its name."""
+    folder = Path(resolve_model(spec))
+    if not folder.is_dir():
+        return spec
+    found: dict[str, Any] = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or SKIP_DIRS & set(relative.parts[:-1]):
+            continue
+        found[str(relative)] = sha256_file(path) if path.suffix in WEIGHTS else path.stat().st_size
+    return digest(found)
+
+
+def host() -> dict[str, Any]:
+    from serve.host import cpu_model
+
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine()}
+
+
+def stage_keys(config: Config) -> StageKeys:
+    c = config.to_dict()
+    data = c["data"]
+    sample = {"corpus": file_sha(data["corpus"], "data.corpus"),
+              **{k: data[k] for k in ("column", "max_sentences", "validation_sentences", "seed")}}
+    sts = {name: file_sha(data[name], f"data.{name}") for name in ("sts_dev", "sts_test")}
+    sts_train = file_sha(data["sts_train"], "data.sts_train") if config.loss.task > 0 else None
+    teacher = {**c["teacher"], "weights": model_digest(config.teacher.model)}
+    distill = digest({"teacher": teacher, "sample": sample, "sts": sts, "sts_train": sts_train,
+                      **{k: c[k] for k in ("student", "loss", "train")}})
+    export = digest({"distill": distill, "export": c["export"], "sample": sample, "sts_dev": sts["sts_dev"]})
+    bench = digest({"export": export, "bench": c["bench"], "teacher": teacher, "sample": sample,
+                    "sts_test": sts["sts_test"], "host": host()})
+    return StageKeys(distill, export, bench)

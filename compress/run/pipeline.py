@@ -1,0 +1,80 @@
+"""``compress run``: distill -> export (optimize, quantize, gate) -> bench -> report, each stage resumable.
+
+Every stage writes into its content-addressed folder under ``<cache_dir>/stages`` (see ``compress.run.stages``);
+the release folder is then assembled from them under a temporary name and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compress.config import Config
+from compress.errors import CompressError
+from compress.run.assemble import Stages, assemble
+from compress.run.keys import stage_keys
+from compress.run.report import STUDENT
+from compress.run.stages import StageStore
+from export.manifest import MANIFEST
+
+RUN_KIND = "run"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    out_dir: Path
+    passed: bool
+    failed: list[str]
+    summary: dict[str, Any]
+
+
+def check_run_out_dir(out_dir: Path) -> None:
+    """Only an empty folder or an earlier ``compress run`` artifact may be replaced."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CompressError(f"output {out_dir} is a file", "choose a folder path for --out / output.dir")
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return
+    manifest = out_dir / MANIFEST
+    if manifest.is_file():
+        try:
+            if json.loads(manifest.read_text()).get("kind") == RUN_KIND:
+                return
+        except json.JSONDecodeError:
+            pass
+    raise CompressError(f"output folder {out_dir} already holds something that is not a compress run artifact",
+                        "choose a new or empty folder for --out / output.dir, or remove that one")
+
+
+def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
+    check_run_out_dir(out_dir)
+    keys = stage_keys(config)  # also checks that every data file named in the config exists
+    store = StageStore(Path(config.output.cache_dir) / "stages")
+    with store.locked():
+        distilled = store.run("distill", keys.distill, lambda tmp: _distill(config, tmp))
+        exported = store.run("export", keys.export, lambda tmp: _export(config, distilled.folder / "student", tmp))
+        benched = store.run("bench", keys.bench, lambda tmp: _bench(config, exported.folder / "model", tmp, command))
+        summary = assemble(config, out_dir, Stages(distilled, exported, benched), command, RUN_KIND)
+    return RunResult(out_dir, summary["passed"], summary["gates"]["failed"], summary)
+
+
+def _distill(config: Config, folder: Path) -> dict[str, Any]:
+    from compress.distill import distill
+
+    result = distill(config, folder / "student")
+    return {"sts_spearman": result.report["sts_spearman"]}
+
+
+def _export(config: Config, student_dir: Path, folder: Path) -> dict[str, Any]:
+    from export.stage import run_export
+
+    result = run_export(config, student_dir, folder / "model")
+    return {"passed": result.passed}
+
+
+def _bench(config: Config, model_dir: Path, folder: Path, command: str) -> dict[str, Any]:
+    from compress.bench.stage import run_bench_stage
+
+    doc = run_bench_stage(config, command, folder, subjects=[f"{STUDENT}={model_dir}"])
+    return {"gates": doc["gates"]}

@@ -1,0 +1,99 @@
+"""``report.json`` / ``report.md`` of a run: the gates, the numbers of every stage, and how the stages ran."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compress.bench.report import markdown as bench_markdown
+
+STUDENT = "student"  # the bench label of the artifact being released
+
+
+def _score_text(score: dict[str, Any]) -> str:
+    retention = score.get("retention_percent")
+    kept = f"STS dev retention {retention:.2f}% of fp32, " if retention is not None else ""
+    return f"{kept}cosine to fp32 {score['cosine_mean']:.4f}"
+
+
+def collect_gates(export: dict[str, Any], bench: dict[str, Any]) -> dict[str, Any]:
+    """Every int8 file's accuracy gate, the benchmark's gates on the student, and a student that could not run."""
+    checks = [{"gate": f"int8 {name}", "passed": bool(q["passed"]), "detail": _score_text(q["score"])}
+              for name, q in export["quantized"].items()]
+    failed = [f"{c['gate']}: {c['detail']}" for c in checks if not c["passed"]]
+    failed += list(bench["gates"]["failed"])
+    failed += [f"{e['model']} on {e['profile']}: not measured ({e['status']})" for e in bench["results"]
+               if e["model"] == STUDENT and e["status"] != "ok" and not e["status"].startswith("not runnable")]
+    return {"passed": not failed, "failed": failed, "export": checks, "bench": bench["gates"]["config"]}
+
+
+def _bench_rows(bench: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for e in bench["results"]:
+        if e.get("status") != "ok":
+            continue
+        total = e["latency_batch1"]["total"]
+        rows.append({"model": e["model"], "profile": e["profile"], "file": e.get("file") or "torch",
+                     "p50_ms": total["p50_ms"], "p95_ms": total["p95_ms"],
+                     "batch32_per_s": e["throughput"].get("32"), "size_mb": e["size_mb"],
+                     "sts_test": e.get("sts_spearman"), "retention_percent": e.get("retention_percent")})
+    return rows
+
+
+def metrics(distill: dict[str, Any], export: dict[str, Any], bench: dict[str, Any]) -> dict[str, Any]:
+    sts, student = distill["sts_spearman"], distill["student"]
+    quantized = {name: {"target": q["target"], "passed": q["passed"], "size_mb": q["size_bytes"] / 1e6,
+                        "sts_dev_spearman": q["score"]["sts_dev_spearman"],
+                        "retention_percent": q["score"]["retention_percent"], "cosine_mean": q["score"]["cosine_mean"]}
+                 for name, q in export["quantized"].items()}
+    return {"distill": {"teacher": sts["teacher"], "student": sts["student"],
+                        "retention_percent": sts["retention_percent"],
+                        "heldback_cosine": distill["validation"].get("cosine"),
+                        **{k: student.get(k) for k in ("parameters", "layers", "hidden_size", "dim")}},
+            "export": {"fp32_sts_dev_spearman": export["fp32_sts_dev_spearman"], "quantized": quantized},
+            "bench": _bench_rows(bench)}
+
+
+def _fmt(value: Any, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _distill_lines(m: dict[str, Any]) -> list[str]:
+    d = m["distill"]
+    lines = ["## Distillation (STS Spearman x100)", "", "| | STS-B dev | STS-B test |", "|---|---:|---:|"]
+    for who in ("teacher", "student"):
+        lines.append(f"| {who} | {_fmt(d[who].get('sts_dev'))} | {_fmt(d[who].get('sts_test'))} |")
+    r = d["retention_percent"]
+    lines += [f"| retention % | {_fmt(r.get('sts_dev'))} | {_fmt(r.get('sts_test'))} |", "",
+              f"Student: {d['layers']} layers, hidden {d['hidden_size']}, {d['dim']}-dim, "
+              f"{(d['parameters'] or 0) / 1e6:.1f}M parameters; held-back cosine to the teacher "
+              f"{_fmt(d['heldback_cosine'], '.4f')}.", ""]
+    return lines
+
+
+def _export_lines(m: dict[str, Any]) -> list[str]:
+    e = m["export"]
+    lines = ["## Quantization (against the fp32 ONNX model)", "",
+             f"fp32 STS-B dev: {_fmt(e['fp32_sts_dev_spearman'])}", "",
+             "| file | target | size MB | STS dev | retention % | cosine | gate |", "|---|---|---:|---:|---:|---:|---|"]
+    for name, q in e["quantized"].items():
+        lines.append(f"| {name} | {q['target']} | {q['size_mb']:.1f} | {_fmt(q['sts_dev_spearman'])} | "
+                     f"{_fmt(q['retention_percent'])} | {q['cosine_mean']:.4f} | {'pass' if q['passed'] else 'FAIL'} |")
+    return [*lines, ""]
+
+
+def report_markdown(report: dict[str, Any], bench: dict[str, Any]) -> str:
+    gates = report["gates"]
+    lines = [f"# st-compress run: {'PASSED' if report['passed'] else 'FAILED'}", "", f"Command: `{report['command']}`",
+             "", "## Gates", ""]
+    lines += [f"- FAILED: {f}" for f in gates["failed"]] or ["- all gates passed"]
+    configured = {k: v for k, v in gates["bench"].items() if v is not None and k != "models"}
+    lines += [f"- bench gates on the student: {', '.join(f'{k}={v}' for k, v in configured.items()) or 'none set'}",
+              ""]
+    lines += _distill_lines(report["metrics"]) + _export_lines(report["metrics"])
+    table = bench_markdown(bench).split("Machine:", 1)[1]  # from the machine line on
+    lines += ["## Latency and accuracy (STS-B test)", "", "Machine:" + table.strip(), "", "## Stages", "",
+              "| stage | key | reused | seconds |", "|---|---|---|---:|"]
+    lines += [f"| {name} | {s['key']} | {'yes' if s['reused'] else 'no'} | {s['seconds']:.1f} |"
+              for name, s in report["stages"].items()]
+    lines += ["", "Serve it: `compress serve <this folder>`; check it: `compress verify <this folder>`.", ""]
+    return "\n".join(lines)

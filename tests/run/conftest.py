@@ -1,0 +1,105 @@
+"""``compress run`` on the tiny models, as a real subprocess (so that it can be killed with SIGKILL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+# Files whose bytes carry timings, paths or dates; every other file must be byte-identical between runs.
+VOLATILE = {"README.md", "student/README.md", "distill_report.json", "student/distill_report.json",
+            "export_report.json", "report.json", "report.md", "pareto.png", "bench/bench.json", "bench/bench.md"}
+
+
+@dataclass(frozen=True)
+class Release:
+    config: Path
+    out: Path
+    cache: Path
+
+    def manifest(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.out / "manifest.json").read_text())
+        return data
+
+
+def write_run_config(folder: Path, teacher: Path, corpus: Path, sts: Path) -> Path:
+    path = folder / "run.toml"
+    path.write_text(f"""
+[teacher]
+model = "{teacher}"
+batch_size = 16
+chunk_size = 50
+
+[data]
+corpus = "{corpus}"
+max_sentences = 200
+validation_sentences = 20
+sts_dev = "{sts}"
+sts_test = "{sts}"
+
+[student]
+num_layers = 2
+
+[train]
+batch_size = 16
+eval_steps = 5
+device = "cpu"
+
+[export]
+targets = ["avx512_vnni", "avx2"]
+min_retention = 50.0
+min_cosine = 0.9
+gate_sentences = 32
+calibration_sentences = 16
+
+[bench]
+profiles = ["x86-server"]
+latency_calls = 5
+warmup = 1
+throughput_batches = 1
+heldback_sentences = 16
+
+[output]
+dir = "{folder / 'release'}"
+cache_dir = "{folder / 'cache'}"
+""")
+    return path
+
+
+def run_compress(*args: str, kill_at: str | None = None, quiet: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CI": "true", "PYTHONPATH": str(REPO)}
+    env.pop("ST_COMPRESS_KILL_AT", None)
+    if kill_at:
+        env["ST_COMPRESS_KILL_AT"] = kill_at
+    flags = ["--quiet"] if quiet else []
+    return subprocess.run([sys.executable, "-m", "compress", *flags, *args], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=REPO)
+
+
+def new_release(folder: Path, teacher: Path, corpus: Path, sts: Path) -> Release:
+    config = write_run_config(folder, teacher, corpus, sts)
+    return Release(config, folder / "release", folder / "cache")
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory, tiny_teacher_dir: Path, corpus_file: Path,
+            sts_file: Path) -> Release:
+    """One uninterrupted run: the reference the other runs are compared with."""
+    made = new_release(tmp_path_factory.mktemp("run"), tiny_teacher_dir, corpus_file, sts_file)
+    done = run_compress("run", "--config", str(made.config))
+    assert done.returncode == 0, done.stderr
+    return made
+
+
+@pytest.fixture()
+def fresh(tmp_path: Path, tiny_teacher_dir: Path, corpus_file: Path, sts_file: Path) -> Release:
+    """The same config as ``release`` with its own empty cache and output folder."""
+    return new_release(tmp_path, tiny_teacher_dir, corpus_file, sts_file)

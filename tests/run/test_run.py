@@ -1,0 +1,107 @@
+"""``compress run`` end to end on tiny models: release folder, reuse, SIGKILL and resume, gates, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+from pathlib import Path
+
+from compress.config import load_config
+from export.manifest import verify
+from tests.run.conftest import VOLATILE, Release, run_compress
+
+
+def stable_files(release: Release) -> dict[str, str]:
+    return {k: v for k, v in release.manifest()["files"].items() if k not in VOLATILE}
+
+
+def assert_no_release(release: Release) -> None:
+    """A killed run leaves nothing that looks finished: no release folder, only hidden temporary ones."""
+    assert not release.out.exists()
+    assert not (release.out.parent / "release" / "manifest.json").exists()
+
+
+def test_release_folder_is_complete_and_checksummed(release: Release) -> None:
+    manifest = release.manifest()
+    assert manifest["kind"] == "run" and manifest["status"] == "passed" and manifest["passed"] is True
+    for name in ("student/model.safetensors", "student/modules.json", "onnx/model.onnx", "onnx/model_optimized.onnx",
+                 "onnx/model_qint8_avx512_vnni.onnx", "onnx/model_qint8_avx2.onnx", "tokenizer.json",
+                 "report.md", "report.json", "pareto.png", "bench/bench.json"):
+        assert name in manifest["files"], name
+    assert verify(release.out) == []
+    assert manifest["config"] == load_config(release.config).to_dict()
+    assert manifest["versions"]["onnxruntime"] and manifest["gates"]["failed"] == []
+    assert {row["model"] for row in manifest["metrics"]["bench"]} == {"teacher", "student"}
+    report = (release.out / "report.md").read_text()
+    assert report.startswith("# st-compress run: PASSED") and "| student | x86-server |" in report
+
+
+def test_rerun_reuses_every_stage_and_json_summary(release: Release) -> None:
+    before = stable_files(release)
+    done = run_compress("run", "--config", str(release.config), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["passed"] is True and summary["out_dir"] == str(release.out)
+    assert all(stage["reused"] for stage in summary["stages"].values())
+    assert stable_files(release) == before
+
+
+def test_killed_during_distillation_resumes_to_the_same_release(fresh: Release, release: Release) -> None:
+    killed = run_compress("run", "--config", str(fresh.config), kill_at="teacher-chunk")
+    assert killed.returncode == -signal.SIGKILL
+    assert_no_release(fresh)
+    assert not list((fresh.cache / "stages" / "distill").glob("[!.]*"))  # no finished distill stage
+    progress = next((fresh.cache / "teacher").glob("*/progress.json"))
+    assert json.loads(progress.read_text())["chunks_done"] == 1
+
+    resumed = run_compress("run", "--config", str(fresh.config), quiet=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "teacher embeddings: resuming at chunk 2 of 4" in resumed.stderr
+    assert stable_files(fresh) == stable_files(release)
+    assert verify(fresh.out) == []
+
+
+def test_killed_during_quantization_resumes_without_redoing_distillation(fresh: Release, release: Release) -> None:
+    killed = run_compress("run", "--config", str(fresh.config), kill_at="quantized")
+    assert killed.returncode == -signal.SIGKILL
+    assert_no_release(fresh)
+    assert len(list((fresh.cache / "stages" / "distill").glob("[!.]*"))) == 1
+    assert not list((fresh.cache / "stages" / "export").glob("[!.]*"))
+    assert list((fresh.cache / "stages" / "export").glob(".tmp-*"))  # the interrupted export
+
+    resumed = run_compress("run", "--config", str(fresh.config), "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    stages = json.loads(resumed.stdout)["stages"]
+    assert stages["distill"]["reused"] and not stages["export"]["reused"]
+    assert not list((fresh.cache / "stages" / "export").glob(".tmp-*"))
+    assert stable_files(fresh) == stable_files(release)
+
+
+def test_gate_failure_exits_1_and_marks_the_release_failed(release: Release, tmp_path: Path) -> None:
+    out = tmp_path / "failing"
+    done = run_compress("run", "--config", str(release.config), "--out", str(out), "--json",
+                        "--set", "bench.max_size_mb=0.001")
+    assert done.returncode == 1, done.stderr
+    assert "gate failed: student on x86-server: size" in done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["passed"] is False
+    assert summary["stages"]["distill"]["reused"] and summary["stages"]["export"]["reused"]
+    assert not summary["stages"]["bench"]["reused"]  # only the changed stage reran
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["gates"]["failed"]
+    assert (out / "report.md").read_text().startswith("# st-compress run: FAILED")
+    assert verify(out) == []
+
+
+def test_verify_catches_a_flipped_byte(release: Release, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(release.out, copy)
+    target = copy / "onnx" / "model_qint8_avx2.onnx"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    done = run_compress("verify", str(copy))
+    assert done.returncode == 1
+    assert "mismatch: onnx/model_qint8_avx2.onnx" in done.stderr
+    assert json.loads(done.stdout)["mismatches"] == ["onnx/model_qint8_avx2.onnx"]
