@@ -65,17 +65,26 @@ def ours(path: Path, artifact: Path, max_len: int, sts: StsPairs) -> tuple[dict[
     return {"sts_test": spearman, "size_mb": path.stat().st_size / 1e6}, encoder.session
 
 
-def st_export(model_dir: str, work: Path, sts: StsPairs) -> tuple[dict[str, Any], Any]:
-    """sentence-transformers' own export_dynamic_quantized_onnx_model (avx512_vnni preset)."""
-    import onnxruntime as ort
+ST_INT8 = "onnx/model_qint8_avx512_vnni.onnx"
+
+
+def st_int8_export(model_dir: str, work: Path) -> Path:
+    """sentence-transformers' own export_dynamic_quantized_onnx_model (avx512_vnni preset) into ``work``."""
     from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
     onnx_model = SentenceTransformer(model_dir, backend="onnx", device="cpu")
     onnx_model.save(str(work))
     export_dynamic_quantized_onnx_model(onnx_model, "avx512_vnni", str(work))
-    path = work / "onnx" / "model_qint8_avx512_vnni.onnx"
+    return work / ST_INT8
+
+
+def st_export(model_dir: str, work: Path, sts: StsPairs) -> tuple[dict[str, Any], Any]:
+    import onnxruntime as ort
+    from sentence_transformers import SentenceTransformer
+
+    path = st_int8_export(model_dir, work)
     quantized = SentenceTransformer(str(work), backend="onnx", device="cpu",
-                                    model_kwargs={"file_name": "onnx/model_qint8_avx512_vnni.onnx"})
+                                    model_kwargs={"file_name": ST_INT8})
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return {"sts_test": sts_spearman(quantized, sts), "size_mb": path.stat().st_size / 1e6}, session
 

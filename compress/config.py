@@ -19,6 +19,7 @@ DEFAULT_DATA = "../shared/data"
 class StudentKind(StrEnum):
     PRUNED = "pruned"
     PRETRAINED = "pretrained"
+    STATIC = "static"  # Model2Vec token vectors distilled from the teacher, then fine-tuned
 
 
 class MatchKind(StrEnum):
@@ -68,6 +69,7 @@ class StudentConfig:
     keep_layers: list[int] | None = None  # pruned: teacher layers; pretrained: the model's layers (default all)
     model: str = "all-MiniLM-L6-v2"
     match: MatchKind = MatchKind.PROJECTION
+    static_dims: int = 256  # static: PCA dimensions of the token vectors
 
 
 @dataclass(frozen=True)
@@ -338,5 +340,8 @@ def validate(config: Config) -> None:
             raise ConfigError(f"config key 'loss.{name}' must be >= 0 (a weight)")
     if sum(weights.values()) == 0:
         raise ConfigError("all loss weights are 0", "set at least one of loss.mse, loss.cosine, ... above 0")
+    if config.student.kind is StudentKind.STATIC and (loss.hidden > 0 or loss.attention > 0):
+        raise ConfigError("config keys 'loss.hidden' and 'loss.attention' need transformer layers; a static student "
+                          "has none", "set them to 0, or choose student.kind = 'pruned' or 'pretrained'")
     if loss.task > 0 and not config.data.sts_train:
         raise ConfigError("config key 'loss.task' needs 'data.sts_train' (labeled pairs)")

@@ -13,7 +13,6 @@ from compress.cache import teacher_key
 from compress.data.sts import StsPairs
 from compress.io import write_json_atomic
 from compress.metrics import fidelity, sts_spearman
-from compress.models import backbone
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -24,11 +23,13 @@ if TYPE_CHECKING:
 
 
 def describe_model(model: SentenceTransformer) -> dict[str, Any]:
-    auto = backbone(model)
+    first: Any = model[0]
+    config = getattr(getattr(first, "auto_model", None), "config", None)  # None: a static student
     return {"parameters": sum(p.numel() for p in model.parameters()),
             "dim": model.get_embedding_dimension(),
-            "layers": getattr(auto.config, "num_hidden_layers", None),
-            "hidden_size": getattr(auto.config, "hidden_size", None),
+            "layers": getattr(config, "num_hidden_layers", None) if config is not None else 0,
+            "hidden_size": getattr(config, "hidden_size", None) if config is not None
+            else first.get_embedding_dimension(),
             "max_seq_length": model.max_seq_length}
 
 

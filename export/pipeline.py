@@ -9,6 +9,7 @@ The folder is built under a temporary name beside ``out_dir`` and renamed when c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -23,14 +24,16 @@ from compress.errors import CompressError
 from compress.faults import crash_point
 from compress.io import replace_dir, write_json_atomic
 from compress.models import backbone
+from compress.students.static import is_static
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
 from export.manifest import MANIFEST, sha256_file, write_manifest
-from export.onnx_export import export_onnx
+from export.onnx_export import add_hidden_state_alias, export_onnx
 from export.optimize import Optimization, model_type_for, optimize
 from export.ort_encoder import OnnxEncoder
 from export.parity import Parity, check_parity, parity_sentences
 from export.presets import QuantPreset, preset_for
 from export.quantize import SentenceReader, quantize_dynamic, quantize_static, quantized_op_count
+from export.static import export_static, limit_length, write_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +74,18 @@ def _copy_model_files(student_dir: Path, dest: Path) -> None:
     for item in student_dir.iterdir():
         if item.name in WEIGHT_FILES or item.name.startswith((".", "checkpoint")) or item.name == "onnx":
             continue
-        if item.is_dir():
-            shutil.copytree(item, dest / item.name)
+        if item.is_dir():  # module folders; a static student keeps its PyTorch weights in them
+            shutil.copytree(item, dest / item.name, ignore=shutil.ignore_patterns(*WEIGHT_FILES))
         else:
             shutil.copy2(item, dest / item.name)
 
 
 def _source_sha(student_dir: Path) -> str:
-    weights = [p for p in sorted(student_dir.glob("*.safetensors")) if p.name in WEIGHT_FILES]
-    return sha256_file(weights[0]) if weights else "no-weights"
+    """The top-level weights' sha256; with module weights too (a static student, a Dense head), a hash of all."""
+    weights = [p for p in sorted(student_dir.rglob("model.safetensors")) if not p.parent.name.startswith("checkpoint")]
+    if len(weights) <= 1:
+        return sha256_file(weights[0]) if weights else "no-weights"
+    return hashlib.sha256("".join(sha256_file(p) for p in weights).encode()).hexdigest()
 
 
 def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sentences: list[str],
@@ -115,12 +121,19 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
 def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, sentences: list[str],
            sts_dev: StsPairs | None) -> dict[str, Any]:
     fp32 = folder / "onnx" / "model.onnx"
-    exporter = export_onnx(student_dir, fp32, config.opset)
-    encoder = OnnxEncoder(fp32, folder, model.max_seq_length)
-    probe = parity_sentences(sentences[:40], model.max_seq_length)
+    if is_static(model):
+        max_length = limit_length(model)
+        write_tokenizer(model, folder, max_length)
+        exporter = export_static(model, fp32, config.opset)
+        add_hidden_state_alias(fp32)
+    else:
+        max_length = model.max_seq_length
+        exporter = export_onnx(student_dir, fp32, config.opset)
+    encoder = OnnxEncoder(fp32, folder, max_length)
+    probe = parity_sentences(sentences[:40], max_length)
     parity = _require_parity(check_parity(model, encoder, probe), config.parity_min_cosine, fp32)
-    optimization, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder)
-    scorer = Scorer(base, folder, model.max_seq_length, sentences[:config.gate_sentences], sts_dev)
+    optimization, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length)
+    scorer = Scorer(base, folder, max_length, sentences[:config.gate_sentences], sts_dev)
     files = {}
     for target in config.targets:
         files[f"onnx/model_qint8_{target.value}.onnx"] = _quantize_target(base, folder, target.value, scorer, config,
@@ -141,9 +154,11 @@ def _require_parity(parity: Parity, min_cosine: float, path: Path) -> Parity:
     return parity
 
 
-def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float,
-              folder: Path) -> tuple[Optimization, Path]:
+def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float, folder: Path,
+              max_length: int) -> tuple[Optimization, Path]:
     """The fused graph when fusions apply and parity still holds; else the fp32 graph, with the reason."""
+    if is_static(model):
+        return Optimization(False, {}, "static embeddings: no transformer to fuse"), fp32
     config = backbone(model).config
     dst = fp32.with_name("model_optimized.onnx")
     result = optimize(fp32, dst, model_type_for(config.architectures[0] if config.architectures else ""),
@@ -151,7 +166,7 @@ def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float,
     if not result.applied:
         log.info("graph optimization skipped: %s", result.note)
         return result, fp32
-    parity = check_parity(model, OnnxEncoder(dst, folder, model.max_seq_length), probe)
+    parity = check_parity(model, OnnxEncoder(dst, folder, max_length), probe)
     if not parity.passed(min_cosine):
         dst.unlink()
         return Optimization(False, result.fused_ops, f"fused graph failed parity (min cosine "

@@ -29,7 +29,7 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".onnx_data")
 @dataclass(frozen=True)
 class ModelSpec:
     label: str
-    kind: str  # "torch" | "onnx"
+    kind: str  # "torch" | "onnx" (ours) | "st-onnx" (sentence-transformers' ONNX backend) | "model2vec"
     path: str
     file: str | None = None  # onnx: a file in the artifact, or None to choose per profile
     teacher: bool = False
@@ -73,7 +73,7 @@ def onnx_file_for(spec: ModelSpec, profile: Profile) -> str:
 
 
 def size_mb(spec: ModelSpec, file: str | None) -> float:
-    if spec.kind == "onnx" and file:
+    if spec.kind in ("onnx", "st-onnx") and file:
         base = Path(spec.path) / file
         return sum(p.stat().st_size for p in base.parent.glob(base.name + "*")) / 1e6
     from compress.models import resolve_model
@@ -103,7 +103,7 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
     ok, reason = profile.runnable()
     if not ok:
         return {**entry, "status": reason}
-    file = onnx_file_for(model, profile) if model.kind == "onnx" else None
+    file = onnx_file_for(model, profile) if model.kind == "onnx" else model.file
     entry.update({"file": file, "size_mb": size_mb(model, file)})
     sts = data.sts
     spec = {"kind": model.kind, "path": model.path, "file": file, "threads": profile.threads,

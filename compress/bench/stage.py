@@ -29,6 +29,14 @@ def _profiles(config: Config) -> list[Profile]:
     return [get_profile(name, extra) for name in config.bench.profiles]
 
 
+GATE_KEYS = ("min_retention", "max_p95_ms", "max_size_mb")  # judged on results; not part of what is measured
+
+
+def gates_from_config(config: Config, models: tuple[str, ...] | None = None) -> Gates:
+    bench = config.bench
+    return Gates(bench.min_retention, dict(bench.max_p95_ms) or None, bench.max_size_mb, models)
+
+
 def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
                     subjects: list[str] | None = None) -> dict[str, Any]:
     """Measure the teacher, ``subjects`` (model specs; the gates apply to them only) and ``bench.models``."""
@@ -48,8 +56,7 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
                              throughput_batches=bench.throughput_batches, heldback=bench.heldback_sentences)
     entries = run_bench(models, profiles, BenchData(timing, heldback, sts, length_groups(timing)), settings,
                         config.output.progress)
-    gates = Gates(bench.min_retention, dict(bench.max_p95_ms) or None, bench.max_size_mb,
-                  tuple(m.label for m in gated) if subjects else None)
+    gates = gates_from_config(config, tuple(m.label for m in gated) if subjects else None)
     recorded = {**settings.__dict__, "batch_sizes": list(settings.batch_sizes),
                 "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
                                       "quant_target": p.quant_target} for p in profiles}}

@@ -1,7 +1,8 @@
 """One measurement, in a fresh process: ``python -m compress.bench.worker SPEC.json``.
 
 The process pins itself to the profile's cores and threads before any heavy import, loads one model (PyTorch
-sentence-transformers or an ONNX file with onnxruntime, never both), and prints one JSON line of results.
+sentence-transformers or an ONNX file with onnxruntime, never both; for peer comparisons also
+sentence-transformers' ONNX backend and Model2Vec), and prints one JSON line of results.
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ def _pin(spec: dict[str, Any]) -> None:
             os.environ[var] = str(spec["threads"])
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux's ru_maxrss survives exec, so a worker started by a large parent would
+    report the parent's size; VmHWM in /proc/self/status belongs to the new process image."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
     import torch
 
@@ -36,7 +48,13 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
 
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
-    model = load_sentence_transformer(spec["path"], device="cpu").eval()
+    if spec["kind"] == "st-onnx":  # sentence-transformers' own ONNX backend (its pooling runs in torch)
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(spec["path"], device="cpu", backend="onnx",
+                                    model_kwargs={"file_name": spec["file"], "provider": "CPUExecutionProvider"})
+    else:
+        model = load_sentence_transformer(spec["path"], device="cpu").eval()
 
     def tokenize(texts: list[str]) -> Any:
         return model.preprocess(list(texts))
@@ -54,6 +72,18 @@ def _onnx_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
     folder = Path(spec["path"])
     encoder = OnnxEncoder(folder / spec["file"], folder, max_length_of(folder), spec.get("threads"))
     return encoder.feeds, lambda feeds: encoder.session.run([OUTPUT], feeds)[0]
+
+
+def _static_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
+    """A Model2Vec folder, run by the model2vec package itself (numpy; tokenization is part of encode)."""
+    from model2vec import StaticModel
+
+    model = StaticModel.from_pretrained(spec["path"], force_download=False)
+    return list, lambda texts: model.encode(texts, use_multiprocessing=False)
+
+
+LOADERS: dict[str, Callable[[dict[str, Any]], tuple[Tokenize, Infer]]] = {
+    "torch": _torch_model, "st-onnx": _torch_model, "onnx": _onnx_model, "model2vec": _static_model}
 
 
 def _latency(tokenize: Tokenize, infer: Infer, sentences: list[str], calls: int, warmup: int) -> dict[str, Any]:
@@ -87,11 +117,11 @@ def _encode_all(tokenize: Tokenize, infer: Infer, texts: list[str], batch: int =
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
-    tokenize, infer = (_torch_model if spec["kind"] == "torch" else _onnx_model)(spec)
+    tokenize, infer = LOADERS[spec["kind"]](spec)
     sentences: list[str] = spec["sentences"]
     infer(tokenize(sentences[:1]))
     out: dict[str, Any] = {"first_embedding_at": time.time(),
-                           "rss_after_load_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+                           "rss_after_load_mb": peak_rss_mb()}
     out["latency_batch1"] = _latency(tokenize, infer, sentences, spec["latency_calls"], spec["warmup"])
     out["throughput"] = {str(b): _throughput(tokenize, infer, sentences, b, spec["throughput_batches"])
                          for b in spec["batch_sizes"]}
@@ -106,7 +136,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         out["sts_spearman"] = sts_spearman_from_embeddings(_encode_all(tokenize, infer, pairs.sentences1),
                                                            _encode_all(tokenize, infer, pairs.sentences2), pairs)
     np.save(spec["embeddings_out"], _encode_all(tokenize, infer, spec["heldback"]))
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     out["imported_torch"] = "torch" in sys.modules
     return out
 

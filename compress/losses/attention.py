@@ -56,7 +56,7 @@ class AttentionTransferLoss(nn.Module):
         self.student_heads, self.teacher_heads, self.relation_heads = student_heads, teacher_heads, relation_heads
 
     def forward(self, batch: DistillBatch) -> Tensor:
-        mask = batch.attention_mask.to(torch.bool)
+        mask = batch.mask().to(torch.bool)
         total = batch.student.new_zeros(())
         for j, t_layer in enumerate(self.layer_map):
             s, t = batch.student_qkv[j], batch.teacher_qkv[t_layer]

@@ -11,8 +11,14 @@ from torch import Tensor
 class DistillBatch:
     student: Tensor  # (batch, dim) student sentence embeddings
     teacher: Tensor  # (batch, dim) teacher (target) embeddings
-    attention_mask: Tensor  # (batch, seq)
+    attention_mask: Tensor | None  # (batch, seq); None for a static student (flat ids with offsets)
     student_hidden: list[Tensor] = field(default_factory=list)  # per student layer (batch, seq, hidden)
     teacher_hidden: list[Tensor] = field(default_factory=list)
     student_qkv: list[dict[str, Tensor]] = field(default_factory=list)  # per layer {"query","key","value"}
     teacher_qkv: list[dict[str, Tensor]] = field(default_factory=list)
+
+    def mask(self) -> Tensor:
+        """The attention mask; layer losses need one (validation keeps them off static students)."""
+        if self.attention_mask is None:
+            raise ValueError("this loss needs token-level inputs with an attention mask")
+        return self.attention_mask

@@ -55,7 +55,8 @@ class DistillLoss(nn.Module):
         finally:
             if self.student_taps is not None:
                 self.student_taps.active = False
-        batch = DistillBatch(student=student, teacher=labels.to(student.dtype), attention_mask=inputs["attention_mask"])
+        batch = DistillBatch(student=student, teacher=labels.to(student.dtype),
+                             attention_mask=inputs.get("attention_mask"))
         if self.student_taps is not None and self.teacher_taps is not None and self.teacher is not None:
             self.teacher_taps.active = True
             try:

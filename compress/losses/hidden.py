@@ -21,7 +21,7 @@ class HiddenStateLoss(nn.Module):
         self.projections = nn.ModuleList(projections)
 
     def forward(self, batch: DistillBatch) -> Tensor:
-        mask = batch.attention_mask.unsqueeze(-1).to(batch.student.dtype)
+        mask = batch.mask().unsqueeze(-1).to(batch.student.dtype)
         tokens = mask.sum().clamp(min=1)
         total = batch.student.new_zeros(())
         for j, (t_layer, proj) in enumerate(zip(self.layer_map, self.projections, strict=True)):

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from compress.bench.report import check_gates
+from compress.bench.report import markdown as bench_markdown
+from compress.bench.stage import gates_from_config
 from compress.config import Config
 from compress.io import replace_dir, write_json_atomic
-from compress.run.report import collect_gates, metrics, report_markdown
+from compress.run.report import STUDENT, collect_gates, metrics, report_markdown
 from compress.run.stages import StageOutcome
 from export.manifest import MANIFEST, write_manifest
 
@@ -50,8 +53,6 @@ def _fill(tmp: Path, stages: Stages) -> None:
             shutil.copy2(item, tmp / item.name)
     shutil.copytree(stages.distill.folder / "student", tmp / "student")
     (tmp / "bench").mkdir()
-    for name in ("bench.json", "bench.md"):
-        shutil.copy2(stages.bench.folder / name, tmp / "bench" / name)
     shutil.copy2(stages.bench.folder / "pareto.png", tmp / "pareto.png")
 
 
@@ -61,6 +62,10 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
     export_manifest = _read(stages.export.folder / "model" / MANIFEST)
     export_report = _read(stages.export.folder / "model" / "export_report.json")
     bench = _read(stages.bench.folder / "bench.json")
+    # Gates are judged now, with this config's thresholds: changing one does not re-measure anything.
+    gates_config = gates_from_config(config, (STUDENT,))
+    bench["gates"] = {"config": asdict(gates_config), "failed": check_gates(bench["results"], gates_config)}
+    bench["gates"]["passed"] = not bench["gates"]["failed"]
     gates = collect_gates(export_report, bench)
     numbers = metrics(distill_report, export_report, bench)
     report = {"schema": "st-compress/run_report/1", "command": command, "passed": gates["passed"],
@@ -70,6 +75,8 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
         _fill(tmp, stages)
+        write_json_atomic(tmp / "bench" / "bench.json", bench)
+        (tmp / "bench" / "bench.md").write_text(bench_markdown(bench))
         write_json_atomic(tmp / "report.json", report)
         (tmp / "report.md").write_text(report_markdown(report, bench))
         write_manifest(tmp, {"kind": kind, "status": "passed" if gates["passed"] else "failed",

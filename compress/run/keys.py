@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compress.bench.stage import GATE_KEYS
 from compress.config import Config
 from compress.errors import ConfigError
 from compress.models import resolve_model
@@ -71,6 +72,7 @@ def stage_keys(config: Config) -> StageKeys:
     distill = digest({"teacher": teacher, "sample": sample, "sts": sts, "sts_train": sts_train,
                       **{k: c[k] for k in ("student", "loss", "train")}})
     export = digest({"distill": distill, "export": c["export"], "sample": sample, "sts_dev": sts["sts_dev"]})
-    bench = digest({"export": export, "bench": c["bench"], "teacher": teacher, "sample": sample,
+    measured = {k: v for k, v in c["bench"].items() if k not in GATE_KEYS}  # gates are judged at assembly
+    bench = digest({"export": export, "bench": measured, "teacher": teacher, "sample": sample,
                     "sts_test": sts["sts_test"], "host": host()})
     return StageKeys(distill, export, bench)

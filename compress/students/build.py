@@ -13,6 +13,7 @@ from compress.models import backbone, has_normalize, load_sentence_transformer
 from compress.students.pca import Pca
 from compress.students.pretrained import add_projection
 from compress.students.pruned import evenly_spread, find_layer_list, prune_layers
+from compress.students.static import static_from_teacher
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -37,20 +38,29 @@ def build_student(config: StudentConfig, teacher: SentenceTransformer, sentences
         keep = list(config.keep_layers) if config.keep_layers else evenly_spread(total, config.num_layers)
         log.info("pruned student: keeping teacher layers %s of %d", keep, total)
         return BuiltStudent(prune_layers(teacher, keep), None, f"pruned teacher, layers {keep}")
+    if config.kind is StudentKind.STATIC:
+        student, name = static_from_teacher(teacher, config.static_dims), "model2vec static"
+        return _match(student, name, config, teacher, sentences, targets)
     student = load_sentence_transformer(config.model, device=str(teacher.device),
                                         trust_remote_code=trust_remote_code)
     if config.keep_layers:  # a shallower copy of the pretrained encoder: fewer layers, lower latency
         log.info("pretrained student: keeping layers %s of %s", config.keep_layers, config.model)
         student = prune_layers(student, list(config.keep_layers))
+    return _match(student, config.model, config, teacher, sentences, targets)
+
+
+def _match(student: SentenceTransformer, name: str, config: StudentConfig, teacher: SentenceTransformer,
+           sentences: list[str], targets: np.ndarray) -> BuiltStudent:
+    """Bring the student's output to the teacher's space: as it is, by PCA of the targets, or by a projection."""
     student_dim = student.get_embedding_dimension() or 0
     teacher_dim = targets.shape[1]
     if student_dim == teacher_dim:
-        return BuiltStudent(student, None, f"{config.model} (same dimension as the teacher)")
+        return BuiltStudent(student, None, f"{name} (same dimension as the teacher)")
     sample = min(len(sentences), FIT_SAMPLE)
     if config.match is MatchKind.PCA:
         pca = Pca.fit(np.asarray(targets[:sample]), student_dim)
         log.info("PCA %d -> %d keeps %.1f%% of the teacher's variance", teacher_dim, student_dim,
                  100 * pca.explained_variance_ratio)
-        return BuiltStudent(student, pca, f"{config.model}, teacher reduced by PCA to {student_dim}")
+        return BuiltStudent(student, pca, f"{name}, teacher reduced by PCA to {student_dim}")
     projected = add_projection(student, sentences[:sample], np.asarray(targets[:sample]), has_normalize(teacher))
-    return BuiltStudent(projected, None, f"{config.model} + projection {student_dim}->{teacher_dim}")
+    return BuiltStudent(projected, None, f"{name} + projection {student_dim}->{teacher_dim}")

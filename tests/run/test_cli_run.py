@@ -77,3 +77,10 @@ def test_run_help_documents_exit_codes() -> None:
     assert result.exit_code == 0
     for text in ("0 every gate passed", "1 a gate failed", "2 bad input", "3 internal error"):
         assert text in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path: Path) -> None:
+    config = load_config(path)
+    assert config.output.dir.startswith("runs/")

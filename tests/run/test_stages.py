@@ -27,6 +27,7 @@ def test_a_change_reruns_its_stage_and_the_ones_after(tiny_config_toml: Path) ->
     train = keys_with(tiny_config_toml, "train.learning_rate=0.001")
     assert all(a != b for a, b in zip(train, base, strict=True))
     assert keys_with(tiny_config_toml, "output.progress=true") == base  # not an input of any stage
+    assert keys_with(tiny_config_toml, "bench.max_size_mb=1.0", "bench.min_retention=99.0") == base  # gates
 
 
 def test_corpus_bytes_are_part_of_every_key(tiny_config_toml: Path, tmp_path: Path, corpus_file: Path) -> None:

@@ -1,0 +1,174 @@
+"""Peers benchmark: our default and fast students beside the teacher, all-MiniLM-L6-v2 and a Model2Vec model.
+
+Every model runs through the same harness as ``compress bench`` (one subprocess per model, x86-server profile:
+all cores, the int8 file for this CPU), in one run, so the ratios compare like with like:
+
+- all-mpnet-base-v2 (teacher): PyTorch, and int8 ONNX from sentence-transformers' own export (run by its ONNX
+  backend, as its users would);
+- all-MiniLM-L6-v2: PyTorch, int8 ONNX from sentence-transformers' export (its backend), and our int8 export of it
+  run by our runtime (onnxruntime + tokenizers, the runtime our students are measured with);
+- Model2Vec distilled offline from the teacher by the ``model2vec`` package (no fine-tuning), run by model2vec;
+- our default and fast releases (``compress run`` output folders): fp32 and int8 ONNX.
+
+Reproduce (repo root, after scripts/setup.sh, on an otherwise idle machine; the exports are made when missing):
+    .venv/bin/compress run                                    # default recipe -> runs/release
+    .venv/bin/compress run --config configs/fast.toml         # fast tier      -> runs/fast
+    .venv/bin/python benchmarks/peers.py --data ../shared/data
+
+Writes BENCHMARKS.md, benchmarks/results/peers.json and benchmarks/results/peers.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from compress.bench.harness import BenchData, BenchSettings, ModelSpec, length_groups, run_bench
+from compress.bench.profiles import get_profile
+from compress.bench.report import machine_info, pareto_plot
+from compress.bench.report import markdown as bench_markdown
+from compress.data import load_corpus, load_sts
+from compress.io import write_json_atomic
+from compress.models import mpnet_path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from export_models import ST_INT8, st_int8_export
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+MINILM_INT8 = "MiniLM-L6 int8 (ST export)"
+MINILM_OURS = "MiniLM-L6 int8 (our export)"
+
+
+def model2vec_teacher(work: Path) -> Path:
+    """Model2Vec distilled from the teacher (256 PCA dims, the package's defaults), saved once."""
+    folder = work / "model2vec-mpnet"
+    if not (folder / "model.safetensors").exists():
+        from model2vec.distill import distill_from_model
+        from transformers import AutoModel, AutoTokenizer
+
+        path = str(mpnet_path())
+        model = distill_from_model(AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path),
+                                   device="cpu")
+        model.save_pretrained(str(folder))
+    return folder
+
+
+def st_int8(name: str, work: Path) -> Path:
+    folder = work / name / "st"
+    if not (folder / ST_INT8).exists():
+        from compress.models import resolve_model
+
+        st_int8_export(resolve_model(name), folder)
+    return folder
+
+
+def our_minilm_int8(work: Path, data: Path) -> Path:
+    folder = work / "all-MiniLM-L6-v2" / "artifact"
+    if not (folder / "manifest.json").exists():
+        from compress.config import ExportConfig, Target
+        from compress.models import minilm_path
+        from export.pipeline import export_artifact
+
+        corpus = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=2000, validation=300)
+        export_artifact(minilm_path(), folder, ExportConfig(targets=[Target.AVX512_VNNI, Target.AVX2]),
+                        corpus.validation, load_sts(data / "stsb" / "dev.csv"))
+    return folder
+
+
+def models(args: argparse.Namespace) -> list[ModelSpec]:
+    work = Path(args.work)
+    found = [ModelSpec("mpnet teacher (torch)", "torch", "all-mpnet-base-v2", teacher=True),
+             ModelSpec("mpnet int8 (ST export)", "st-onnx", str(st_int8("all-mpnet-base-v2", work)), ST_INT8),
+             ModelSpec("MiniLM-L6 (torch)", "torch", "all-MiniLM-L6-v2"),
+             ModelSpec(MINILM_INT8, "st-onnx", str(st_int8("all-MiniLM-L6-v2", work)), ST_INT8),
+             ModelSpec(MINILM_OURS, "onnx", str(our_minilm_int8(work, Path(args.data)))),
+             ModelSpec("Model2Vec of mpnet", "model2vec", str(model2vec_teacher(work)))]
+    for label, folder in (("default", Path(args.default)), ("fast", Path(args.fast))):
+        if not (folder / "manifest.json").exists():
+            raise SystemExit(f"{folder} is not a release folder: run compress run first (see the docstring)")
+        fp32 = "onnx/model_optimized.onnx" if (folder / "onnx" / "model_optimized.onnx").exists() else "onnx/model.onnx"
+        found += [ModelSpec(f"{label} student fp32", "onnx", str(folder), fp32),
+                  ModelSpec(f"{label} student int8", "onnx", str(folder))]
+    return found
+
+
+def row(entries: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    return next(e for e in entries if e["model"] == label)
+
+
+def p50(entry: dict[str, Any]) -> float:
+    return float(entry["latency_batch1"]["total"]["p50_ms"])
+
+
+def targets(entries: list[dict[str, Any]], default_release: Path) -> list[dict[str, Any]]:
+    """Issue 7's targets, each with the measured value and whether it was met."""
+    student, fast = row(entries, "default student int8"), row(entries, "fast student int8")
+    checks = []
+    for peer in (MINILM_INT8, MINILM_OURS):
+        base = row(entries, peer)
+        checks += [
+            {"target": f"default int8 batch-1 p50 <= 0.7x {peer}", "value": p50(student) / p50(base), "limit": 0.7,
+             "met": p50(student) / p50(base) <= 0.7},
+            {"target": f"default int8 batch-32 throughput >= 1.5x {peer}",
+             "value": student["throughput"]["32"] / base["throughput"]["32"], "limit": 1.5,
+             "met": student["throughput"]["32"] / base["throughput"]["32"] >= 1.5}]
+    stages = json.loads((default_release / "manifest.json").read_text())["stages"]
+    minutes = sum(s["seconds"] for s in stages.values()) / 60
+    checks += [
+        {"target": "default int8 STS-B test >= 82.6", "value": student["sts_spearman"], "limit": 82.6,
+         "met": student["sts_spearman"] >= 82.6},
+        {"target": "default int8 size <= 25 MB", "value": student["size_mb"], "limit": 25,
+         "met": student["size_mb"] <= 25},
+        {"target": "default compress run stages <= 60 min", "value": minutes, "limit": 60,
+         "met": minutes <= 60 and not any(s["reused"] for s in stages.values())},
+        {"target": "fast int8 batch-32 >= 15,000 sentences/s", "value": fast["throughput"]["32"], "limit": 15000,
+         "met": fast["throughput"]["32"] >= 15000},
+        {"target": "fast int8 STS-B test >= 75", "value": fast["sts_spearman"], "limit": 75,
+         "met": fast["sts_spearman"] >= 75}]
+    return checks
+
+
+def write(doc: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(RESULTS / "peers.json", doc)
+    pareto_plot(doc["results"], RESULTS / "peers.png")
+    table = bench_markdown(doc).split("Machine:", 1)[1].rsplit("Gates:", 1)[0].strip()
+    lines = ["# Benchmarks: the default and fast students against their peers", "",
+             f"Command: `{doc['command']}` (after `compress run` and `compress run --config configs/fast.toml`).",
+             "", "Machine:" + table, "", "![accuracy vs latency](benchmarks/results/peers.png)", "",
+             "## Issue 7 targets", "", "| target | measured | met |", "|---|---:|---|"]
+    lines += [f"| {c['target']} | {c['value']:.3g} | {'yes' if c['met'] else 'NO'} |" for c in doc["targets"]]
+    lines += ["", "STS-B test Spearman x100 (the harness encodes both sides of each pair); every setting was chosen "
+              "on STS-B dev and the corpus before these test scores were read. Latency: batch 1, real held-back "
+              "corpus sentences, tokenization included; throughput: batches of 32 and 128.", ""]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="../shared/data")
+    parser.add_argument("--default", default="runs/release", help="the default recipe's release folder")
+    parser.add_argument("--fast", default="runs/fast", help="the fast tier's release folder")
+    parser.add_argument("--work", default="runs/bench-export", help="where peer exports are kept")
+    parser.add_argument("--calls", type=int, default=500)
+    args = parser.parse_args()
+    data = Path(args.data)
+    corpus = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=30000, validation=1000)
+    settings = BenchSettings(latency_calls=args.calls, warmup=50, throughput_batches=8, heldback=256)
+    bench_data = BenchData(corpus.validation, corpus.validation[:256], load_sts(data / "stsb" / "test.csv"),
+                           length_groups(corpus.validation))
+    entries = run_bench(models(args), [get_profile("x86-server")], bench_data, settings)
+    doc = {"schema": "st-compress/peers/1", "command": "python benchmarks/peers.py " + " ".join(sys.argv[1:]),
+           "machine": machine_info(), "settings": {**settings.__dict__, "batch_sizes": list(settings.batch_sizes)},
+           "results": entries, "gates": {"failed": []}}
+    doc["targets"] = targets(entries, Path(args.default))
+    write(doc)
+    print(json.dumps(doc["targets"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""ONNX export of a static-embedding student: token vectors gathered, masked mean, then the student's own tail.
+
+sentence-transformers' ``StaticEmbedding`` takes flat ids with offsets (an ``EmbeddingBag``); the exported graph
+takes the usual padded ``input_ids`` and ``attention_mask`` instead, so the runtime, the server and the benchmark
+treat it like any other artifact. The tokenizer is written beside it without special tokens, as
+``StaticEmbedding`` tokenizes, and truncating at ``STATIC_MAX_LENGTH`` tokens (for the student as well).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from export.onnx_export import OUTPUTS
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+STATIC_MAX_LENGTH = 256
+PAD = "[PAD]"
+
+
+def limit_length(model: SentenceTransformer, max_length: int = STATIC_MAX_LENGTH) -> int:
+    """Make the student truncate like the exported tokenizer will; return that length."""
+    static: Any = model[0]
+    static.tokenizer.enable_truncation(max_length)
+    return max_length
+
+
+def write_tokenizer(model: SentenceTransformer, folder: Path, max_length: int) -> None:
+    static: Any = model[0]
+    spec = json.loads(static.tokenizer.to_str())
+    spec["post_processor"] = None  # StaticEmbedding encodes with add_special_tokens=False
+    spec["truncation"] = {"direction": "Right", "max_length": max_length, "strategy": "LongestFirst", "stride": 0}
+    spec["padding"] = None
+    (folder / "tokenizer.json").write_text(json.dumps(spec))
+    (folder / "special_tokens_map.json").write_text(json.dumps({"pad_token": PAD}))
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_length}))
+
+
+def export_static(model: SentenceTransformer, onnx_path: Path, opset: int) -> str:
+    import torch
+
+    static: Any = model[0]
+    weight = static.embedding.weight.detach()
+    tail = [model[i] for i in range(1, len(model))]
+
+    class Padded(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(weight, requires_grad=False)
+            self.tail = torch.nn.ModuleList(tail)
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            tokens = torch.nn.functional.embedding(input_ids, self.weight)
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            features = {"sentence_embedding": pooled}
+            for module in self.tail:
+                features = module(features)
+            return tokens, features["sentence_embedding"]
+
+    ids = torch.tensor([[5, 6, 7, 0], [5, 6, 0, 0]], dtype=torch.long)
+    mask = (ids > 0).long()
+    with torch.no_grad():
+        torch.onnx.export(Padded().eval(), (ids, mask), str(onnx_path), input_names=["input_ids", "attention_mask"],
+                          output_names=OUTPUTS,
+                          dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
+                                        "attention_mask": {0: "batch_size", 1: "sequence_length"},
+                                        "token_embeddings": {0: "batch_size", 1: "sequence_length"},
+                                        "sentence_embedding": {0: "batch_size"}},
+                          opset_version=opset, dynamo=False)
+    return "static (torch.onnx.export, padded mean)"
