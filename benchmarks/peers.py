@@ -165,6 +165,10 @@ def main() -> None:
     doc = {"schema": "st-compress/peers/1", "command": "python benchmarks/peers.py " + " ".join(sys.argv[1:]),
            "machine": machine_info(), "settings": {**settings.__dict__, "batch_sizes": list(settings.batch_sizes)},
            "results": entries, "gates": {"failed": []}}
+    failed = [e for e in entries if e.get("status") != "ok"]
+    if failed:  # keep what was measured; say which model could not be
+        write_json_atomic(RESULTS / "peers.json", doc)
+        raise SystemExit(f"not measured: {[(e['model'], e.get('status'), e.get('error')) for e in failed]}")
     doc["targets"] = targets(entries, Path(args.default))
     write(doc)
     print(json.dumps(doc["targets"], indent=2))

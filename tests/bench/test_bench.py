@@ -112,3 +112,22 @@ def test_custom_profiles_from_the_config(tmp_path: Path) -> None:
     path.write_text('[bench.custom_profiles.x]\nthread = 1\n')
     with pytest.raises(ConfigError, match=r"unknown config key 'bench\.custom_profiles\.x\.thread'"):
         load_config(path)
+
+
+def test_model2vec_peer_is_measured_in_its_own_small_process(tiny_teacher, tmp_path: Path, sts_file: Path) -> None:
+    from model2vec.distill import distill_from_model
+
+    from compress.bench.harness import BenchData, BenchSettings, ModelSpec, length_groups, run_bench
+    from compress.data import load_sts
+    from tests.conftest import make_sentences
+
+    module = tiny_teacher[0]
+    distill_from_model(model=module.auto_model, tokenizer=module.tokenizer, pca_dims=16,
+                       device="cpu").save_pretrained(str(tmp_path / "m2v"))
+    sentences = make_sentences(20, seed=4)
+    data = BenchData(sentences, sentences[:8], load_sts(sts_file), length_groups(sentences))
+    (entry,) = run_bench([ModelSpec("m2v", "model2vec", str(tmp_path / "m2v"))], [get_profile("x86-server")], data,
+                         BenchSettings(latency_calls=5, warmup=1, throughput_batches=1, heldback=8), False)
+    assert entry["status"] == "ok" and entry["imported_torch"] is False
+    assert entry["throughput"]["32"] > 0 and -100 <= entry["sts_spearman"] <= 100
+    assert entry["peak_rss_mb"] < 1000  # its own process image, not the (larger) parent's
