@@ -55,7 +55,8 @@ def _row(e: dict[str, Any]) -> str:
         return f"| {e['model']} | {e['profile']} | {e.get('status')} |" + " |" * 9
     lat, thr = e["latency_batch1"], e["throughput"]
     cos = e.get("cosine", {})
-    return (f"| {e['model']} | {e['profile']} | {e.get('file') or 'torch'} | {lat['total']['p50_ms']:.2f} | "
+    runs = e.get("file") or e.get("kind", "torch")
+    return (f"| {e['model']} | {e['profile']} | {runs} | {lat['total']['p50_ms']:.2f} | "
             f"{lat['total']['p95_ms']:.2f} | {lat['tokenize']['p50_ms']:.2f} | "
             + " | ".join(f"{v:.0f}" for v in thr.values())
             + f" | {e['cold_start_s']:.1f} | {e['peak_rss_mb']:.0f} | {e['size_mb']:.1f} | "
