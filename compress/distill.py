@@ -44,6 +44,7 @@ class DistillResult:
     student_dir: Path
     report_path: Path
     report: dict[str, Any]
+    work_dir: Path | None = None  # training checkpoints (for resuming an interrupted distillation)
 
 
 def _optional_sts(path: str | None) -> StsPairs | None:
@@ -99,7 +100,7 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
     report = build_report(teacher, built, data, sts.dev, sts.test, outcome, config, cache_dir)
     report["timing"] = {"teacher_embedding_seconds": teacher_seconds, "wall_seconds": time.perf_counter() - start}
     _save_atomic(student, built.pca, report, out_dir)
-    return DistillResult(out_dir, out_dir / REPORT_NAME, report)
+    return DistillResult(out_dir, out_dir / REPORT_NAME, report, work_dir)
 
 
 def _save_atomic(student: SentenceTransformer, pca: Any, report: dict[str, Any], out_dir: Path) -> None:

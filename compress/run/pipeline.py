@@ -7,6 +7,7 @@ the release folder is then assembled from them under a temporary name and rename
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
     store = StageStore(Path(config.output.cache_dir) / "stages")
     with store.locked():
         distilled = store.run("distill", keys.distill, lambda tmp: _distill(config, tmp))
+        if not distilled.reused and distilled.info.get("work_dir"):  # checkpoints only served resuming the stage
+            shutil.rmtree(distilled.info["work_dir"], ignore_errors=True)
         exported = store.run("export", keys.export, lambda tmp: _export(config, distilled.folder / "student", tmp))
         benched = store.run("bench", keys.bench, lambda tmp: _bench(config, exported.folder / "model", tmp, command))
         summary = assemble(config, out_dir, Stages(distilled, exported, benched), command, RUN_KIND)
@@ -63,7 +66,8 @@ def _distill(config: Config, folder: Path) -> dict[str, Any]:
     from compress.distill import distill
 
     result = distill(config, folder / "student")
-    return {"sts_spearman": result.report["sts_spearman"]}
+    return {"sts_spearman": result.report["sts_spearman"],
+            "work_dir": str(result.work_dir) if result.work_dir else None}
 
 
 def _export(config: Config, student_dir: Path, folder: Path) -> dict[str, Any]:

@@ -30,6 +30,7 @@ def test_release_folder_is_complete_and_checksummed(release: Release) -> None:
                  "report.md", "report.json", "pareto.png", "bench/bench.json"):
         assert name in manifest["files"], name
     assert verify(release.out) == []
+    assert not list((release.cache / "runs").glob("*/checkpoints"))  # removed once the distill stage finished
     assert manifest["config"] == load_config(release.config).to_dict()
     assert manifest["versions"]["onnxruntime"] and manifest["gates"]["failed"] == []
     assert {row["model"] for row in manifest["metrics"]["bench"]} == {"teacher", "student"}
