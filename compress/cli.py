@@ -108,12 +108,11 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
          force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False) -> None:
     """Write the default recipe as a commented config file to edit (compress run --config PATH)."""
     from compress.defaults import default_config_text
+    from compress.io import write_text_atomic
 
     if path.exists() and not force:
         raise CompressError(f"{path} already exists", "pass --force to overwrite it, or choose another path")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(default_config_text(), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomic(path, default_config_text())
     typer.echo(str(path))
 
 
@@ -177,12 +176,13 @@ def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-tran
 @handle_errors
 def verify(artifact_dir: Annotated[Path, typer.Argument(help="An artifact folder with manifest.json.")]) -> None:
     """Re-check every sha256 in an artifact's manifest; exit 1 on any mismatch."""
+    from export.manifest import read_manifest
     from export.manifest import verify as verify_folder
 
     bad = verify_folder(artifact_dir)
     for name in bad:
         typer.echo(f"mismatch: {name}", err=True)
-    status = json.loads((artifact_dir / "manifest.json").read_text()).get("status")
+    status = (read_manifest(artifact_dir) or {}).get("status")
     typer.echo(json.dumps({"artifact": str(artifact_dir), "ok": not bad, "mismatches": bad, "status": status}))
     if bad:
         raise typer.Exit(1)
@@ -225,8 +225,6 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
 
     Writes bench.json, bench.md and pareto.png. Exit codes: 0 all gates pass, 1 a gate failed, 2 bad input.
     """
-    import sys
-
     from compress.config import load_config
 
     overrides = list(set_ or [])

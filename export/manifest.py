@@ -40,6 +40,28 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None when it has none (or an unreadable one)."""
+    path = folder / MANIFEST
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (FileNotFoundError, IsADirectoryError, json.JSONDecodeError):
+        return None
+    return data
+
+
+def check_replaceable(out_dir: Path, key: str, value: Any, refusal: str, hint: str) -> None:
+    """An output folder may be written over only when it is missing, empty, or its manifest has ``key == value``."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CompressError(f"output {out_dir} is a file", "choose a folder path for the output")
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return
+    manifest = read_manifest(out_dir)
+    if manifest is not None and manifest.get(key) == value:
+        return
+    raise CompressError(f"{out_dir} already holds {refusal}", hint)
+
+
 def write_manifest(folder: Path, content: dict[str, Any]) -> dict[str, Any]:
     manifest = {"schema": "st-compress/manifest/1", **content, "versions": versions(), "files": file_hashes(folder)}
     write_json_atomic(folder / MANIFEST, manifest)

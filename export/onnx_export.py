@@ -15,6 +15,7 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,19 @@ def torch_export(student_dir: Path, onnx_path: Path, opset: int) -> None:
 
     sample = model.preprocess(["an example sentence for tracing", "two"])
     size = sum(p.numel() * p.element_size() for p in model.parameters())
+    trace_export(Wrapper(), sample["input_ids"], sample["attention_mask"], onnx_path, opset, size > TWO_GB)
+
+
+def trace_export(module: Any, input_ids: Any, attention_mask: Any, onnx_path: Path, opset: int,
+                 external_data: bool = False) -> None:
+    """``torch.onnx.export`` of a module mapping (input_ids, attention_mask) to (token, sentence) embeddings."""
+    import torch
+
     with torch.no_grad():
-        torch.onnx.export(Wrapper(), (sample["input_ids"], sample["attention_mask"]), str(onnx_path),
+        torch.onnx.export(module.eval(), (input_ids, attention_mask), str(onnx_path),
                           input_names=["input_ids", "attention_mask"], output_names=OUTPUTS,
                           dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
                                         "attention_mask": {0: "batch_size", 1: "sequence_length"},
                                         "token_embeddings": {0: "batch_size", 1: "sequence_length"},
                                         "sentence_embedding": {0: "batch_size"}},
-                          opset_version=opset, dynamo=False, external_data=size > TWO_GB)
+                          opset_version=opset, dynamo=False, external_data=external_data)

@@ -10,7 +10,6 @@ The folder is built under a temporary name beside ``out_dir`` and renamed when c
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import shutil
 import tempfile
@@ -26,14 +25,14 @@ from compress.io import replace_dir, write_json_atomic
 from compress.models import backbone
 from compress.students.static import is_static
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
-from export.manifest import MANIFEST, sha256_file, write_manifest
-from export.onnx_export import add_hidden_state_alias, export_onnx
+from export.manifest import check_replaceable, sha256_file, write_manifest
+from export.onnx_export import export_onnx
 from export.optimize import Optimization, model_type_for, optimize
 from export.ort_encoder import OnnxEncoder
 from export.parity import Parity, check_parity, parity_sentences
 from export.presets import QuantPreset, preset_for
 from export.quantize import SentenceReader, quantize_dynamic, quantize_static, quantized_op_count
-from export.static import export_static, limit_length, write_tokenizer
+from export.static import export_static
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +60,8 @@ def check_student_dir(student_dir: Path) -> None:
 
 def check_out_dir(out_dir: Path, source_sha: str) -> None:
     """An existing, non-empty folder is replaced only when it holds an artifact of the same source model."""
-    if not out_dir.exists() or not any(out_dir.iterdir()):
-        return
-    manifest = out_dir / MANIFEST
-    if manifest.exists() and json.loads(manifest.read_text()).get("source_sha256") == source_sha:
-        return
-    raise CompressError(f"{out_dir} already holds something else (a different artifact or other files)",
-                        "choose an empty or new output folder, or remove that one")
+    check_replaceable(out_dir, "source_sha256", source_sha, "something else (a different artifact or other files)",
+                      "choose an empty or new output folder, or remove that one")
 
 
 def _copy_model_files(student_dir: Path, dest: Path) -> None:
@@ -122,13 +116,9 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
            sts_dev: StsPairs | None) -> dict[str, Any]:
     fp32 = folder / "onnx" / "model.onnx"
     if is_static(model):
-        max_length = limit_length(model)
-        write_tokenizer(model, folder, max_length)
-        exporter = export_static(model, fp32, config.opset)
-        add_hidden_state_alias(fp32)
+        exporter, max_length = export_static(model, folder, fp32, config.opset)
     else:
-        max_length = model.max_seq_length
-        exporter = export_onnx(student_dir, fp32, config.opset)
+        exporter, max_length = export_onnx(student_dir, fp32, config.opset), model.max_seq_length
     encoder = OnnxEncoder(fp32, folder, max_length)
     probe = parity_sentences(sentences[:40], max_length)
     parity = _require_parity(check_parity(model, encoder, probe), config.parity_min_cosine, fp32)

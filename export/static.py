@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from export.onnx_export import OUTPUTS
+from export.onnx_export import add_hidden_state_alias, trace_export
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -39,9 +39,12 @@ def write_tokenizer(model: SentenceTransformer, folder: Path, max_length: int) -
     (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_length}))
 
 
-def export_static(model: SentenceTransformer, onnx_path: Path, opset: int) -> str:
+def export_static(model: SentenceTransformer, folder: Path, onnx_path: Path, opset: int) -> tuple[str, int]:
+    """Write the graph to ``onnx_path`` and its tokenizer into ``folder``; return (exporter, max length)."""
     import torch
 
+    max_length = limit_length(model)
+    write_tokenizer(model, folder, max_length)
     static: Any = model[0]
     weight = static.embedding.weight.detach()
     tail = [model[i] for i in range(1, len(model))]
@@ -62,13 +65,6 @@ def export_static(model: SentenceTransformer, onnx_path: Path, opset: int) -> st
             return tokens, features["sentence_embedding"]
 
     ids = torch.tensor([[5, 6, 7, 0], [5, 6, 0, 0]], dtype=torch.long)
-    mask = (ids > 0).long()
-    with torch.no_grad():
-        torch.onnx.export(Padded().eval(), (ids, mask), str(onnx_path), input_names=["input_ids", "attention_mask"],
-                          output_names=OUTPUTS,
-                          dynamic_axes={"input_ids": {0: "batch_size", 1: "sequence_length"},
-                                        "attention_mask": {0: "batch_size", 1: "sequence_length"},
-                                        "token_embeddings": {0: "batch_size", 1: "sequence_length"},
-                                        "sentence_embedding": {0: "batch_size"}},
-                          opset_version=opset, dynamo=False)
-    return "static (torch.onnx.export, padded mean)"
+    trace_export(Padded(), ids, (ids > 0).long(), onnx_path, opset)
+    add_hidden_state_alias(onnx_path)
+    return "static (torch.onnx.export, padded mean)", max_length

@@ -95,23 +95,21 @@ def sts_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture()
-def tiny_config_toml(tmp_path: Path, tiny_teacher_dir: Path, corpus_file: Path, sts_file: Path) -> Path:
-    """A complete config for a fast distillation run on the tiny models."""
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
+def tiny_config_text(teacher: Path, corpus: Path, sts: Path, out_dir: Path, cache_dir: Path) -> str:
+    """A complete config for a fast distillation run on the tiny models (4 teacher chunks of 50 sentences)."""
+    return f"""
 [teacher]
-model = "{tiny_teacher_dir}"
+model = "{teacher}"
 batch_size = 16
 chunk_size = 50
 
 [data]
-corpus = "{corpus_file}"
+corpus = "{corpus}"
 max_sentences = 200
 validation_sentences = 20
-sts_train = "{sts_file}"
-sts_dev = "{sts_file}"
-sts_test = "{sts_file}"
+sts_train = "{sts}"
+sts_dev = "{sts}"
+sts_test = "{sts}"
 
 [student]
 kind = "pruned"
@@ -124,10 +122,24 @@ eval_steps = 5
 device = "cpu"
 
 [output]
-dir = "{tmp_path / 'student'}"
-cache_dir = "{tmp_path / 'cache'}"
+dir = "{out_dir}"
+cache_dir = "{cache_dir}"
 progress = false
-""")
+"""
+
+
+def flip_byte(path: Path) -> None:
+    """Corrupt a file the way a bad disk or transfer would: one bit in the middle."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture()
+def tiny_config_toml(tmp_path: Path, tiny_teacher_dir: Path, corpus_file: Path, sts_file: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(tiny_config_text(tiny_teacher_dir, corpus_file, sts_file, tmp_path / "student",
+                                     tmp_path / "cache"))
     return path
 
 

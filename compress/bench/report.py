@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +50,23 @@ def check_gates(entries: list[dict[str, Any]], gates: Gates) -> list[str]:
     return failed
 
 
+def judge(entries: list[dict[str, Any]], gates: Gates) -> dict[str, Any]:
+    """The ``gates`` section of bench.json: the thresholds, what failed, and whether all passed."""
+    failed = check_gates(entries, gates)
+    return {"config": asdict(gates), "failed": failed, "passed": not failed}
+
+
+def runs_on(entry: dict[str, Any]) -> str:
+    """What a result ran: its ONNX file, else its runtime (torch, model2vec)."""
+    return str(entry.get("file") or entry.get("kind", "torch"))
+
+
 def _row(e: dict[str, Any]) -> str:
     if e.get("status") != "ok":
         return f"| {e['model']} | {e['profile']} | {e.get('status')} |" + " |" * 9
     lat, thr = e["latency_batch1"], e["throughput"]
     cos = e.get("cosine", {})
-    runs = e.get("file") or e.get("kind", "torch")
-    return (f"| {e['model']} | {e['profile']} | {runs} | {lat['total']['p50_ms']:.2f} | "
+    return (f"| {e['model']} | {e['profile']} | {runs_on(e)} | {lat['total']['p50_ms']:.2f} | "
             f"{lat['total']['p95_ms']:.2f} | {lat['tokenize']['p50_ms']:.2f} | "
             + " | ".join(f"{v:.0f}" for v in thr.values())
             + f" | {e['cold_start_s']:.1f} | {e['peak_rss_mb']:.0f} | {e['size_mb']:.1f} | "
@@ -110,9 +120,8 @@ def pareto_plot(entries: list[dict[str, Any]], path: Path) -> None:
 def write_outputs(out_dir: Path, entries: list[dict[str, Any]], settings: dict[str, Any], gates: Gates,
                   command: str) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    failed = check_gates(entries, gates)
     doc = {"schema": SCHEMA, "command": command, "machine": machine_info(), "settings": settings,
-           "results": entries, "gates": {"config": gates.__dict__, "failed": failed, "passed": not failed}}
+           "results": entries, "gates": judge(entries, gates)}
     write_json_atomic(out_dir / "bench.json", doc)
     (out_dir / "bench.md").write_text(markdown(doc))
     pareto_plot(entries, out_dir / "pareto.png")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.bench.report import check_gates
+from compress.bench.report import judge
 from compress.bench.report import markdown as bench_markdown
 from compress.bench.stage import gates_from_config
 from compress.config import Config
@@ -52,7 +52,6 @@ def _fill(tmp: Path, stages: Stages) -> None:
         else:
             shutil.copy2(item, tmp / item.name)
     shutil.copytree(stages.distill.folder / "student", tmp / "student")
-    (tmp / "bench").mkdir()
     shutil.copy2(stages.bench.folder / "pareto.png", tmp / "pareto.png")
 
 
@@ -63,9 +62,7 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
     export_report = _read(stages.export.folder / "model" / "export_report.json")
     bench = _read(stages.bench.folder / "bench.json")
     # Gates are judged now, with this config's thresholds: changing one does not re-measure anything.
-    gates_config = gates_from_config(config, (STUDENT,))
-    bench["gates"] = {"config": asdict(gates_config), "failed": check_gates(bench["results"], gates_config)}
-    bench["gates"]["passed"] = not bench["gates"]["failed"]
+    bench["gates"] = judge(bench["results"], gates_from_config(config, (STUDENT,)))
     gates = collect_gates(export_report, bench)
     numbers = metrics(distill_report, export_report, bench)
     report = {"schema": "st-compress/run_report/1", "command": command, "passed": gates["passed"],
@@ -75,6 +72,7 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
         _fill(tmp, stages)
+        (tmp / "bench").mkdir()
         write_json_atomic(tmp / "bench" / "bench.json", bench)
         (tmp / "bench" / "bench.md").write_text(bench_markdown(bench))
         write_json_atomic(tmp / "report.json", report)

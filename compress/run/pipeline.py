@@ -6,19 +6,17 @@ the release folder is then assembled from them under a temporary name and rename
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compress.config import Config
-from compress.errors import CompressError
 from compress.run.assemble import Stages, assemble
 from compress.run.keys import stage_keys
 from compress.run.report import STUDENT
 from compress.run.stages import StageStore
-from export.manifest import MANIFEST
+from export.manifest import check_replaceable
 
 RUN_KIND = "run"
 
@@ -26,26 +24,21 @@ RUN_KIND = "run"
 @dataclass(frozen=True)
 class RunResult:
     out_dir: Path
-    passed: bool
-    failed: list[str]
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # what `compress run --json` prints
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.summary["passed"])
+
+    @property
+    def failed(self) -> list[str]:
+        return list(self.summary["gates"]["failed"])
 
 
 def check_run_out_dir(out_dir: Path) -> None:
     """Only an empty folder or an earlier ``compress run`` artifact may be replaced."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CompressError(f"output {out_dir} is a file", "choose a folder path for --out / output.dir")
-    if not out_dir.exists() or not any(out_dir.iterdir()):
-        return
-    manifest = out_dir / MANIFEST
-    if manifest.is_file():
-        try:
-            if json.loads(manifest.read_text()).get("kind") == RUN_KIND:
-                return
-        except json.JSONDecodeError:
-            pass
-    raise CompressError(f"output folder {out_dir} already holds something that is not a compress run artifact",
-                        "choose a new or empty folder for --out / output.dir, or remove that one")
+    check_replaceable(out_dir, "kind", RUN_KIND, "something that is not a compress run artifact",
+                      "choose a new or empty folder for --out / output.dir, or remove that one")
 
 
 def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
@@ -59,7 +52,7 @@ def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
         exported = store.run("export", keys.export, lambda tmp: _export(config, distilled.folder / "student", tmp))
         benched = store.run("bench", keys.bench, lambda tmp: _bench(config, exported.folder / "model", tmp, command))
         summary = assemble(config, out_dir, Stages(distilled, exported, benched), command, RUN_KIND)
-    return RunResult(out_dir, summary["passed"], summary["gates"]["failed"], summary)
+    return RunResult(out_dir, summary)
 
 
 def _distill(config: Config, folder: Path) -> dict[str, Any]:
@@ -81,4 +74,4 @@ def _bench(config: Config, model_dir: Path, folder: Path, command: str) -> dict[
     from compress.bench.stage import run_bench_stage
 
     doc = run_bench_stage(config, command, folder, subjects=[f"{STUDENT}={model_dir}"])
-    return {"gates": doc["gates"]}
+    return {"measured": [f"{e['model']} on {e['profile']}: {e['status']}" for e in doc["results"]]}

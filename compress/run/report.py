@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from compress.bench.report import markdown as bench_markdown
+from compress.bench.report import runs_on
 
 STUDENT = "student"  # the bench label of the artifact being released
 
@@ -32,7 +33,7 @@ def _bench_rows(bench: dict[str, Any]) -> list[dict[str, Any]]:
         if e.get("status") != "ok":
             continue
         total = e["latency_batch1"]["total"]
-        rows.append({"model": e["model"], "profile": e["profile"], "file": e.get("file") or "torch",
+        rows.append({"model": e["model"], "profile": e["profile"], "file": runs_on(e),
                      "p50_ms": total["p50_ms"], "p95_ms": total["p95_ms"],
                      "batch32_per_s": e["throughput"].get("32"), "size_mb": e["size_mb"],
                      "sts_test": e.get("sts_spearman"), "retention_percent": e.get("retention_percent")})

@@ -17,7 +17,7 @@ from export.parity import check_parity, cosines, parity_sentences
 from export.pipeline import ExportResult, export_artifact
 from export.presets import avx2, avx512, preset_for
 from export.quantize import quantized_op_count
-from tests.conftest import make_sentences
+from tests.conftest import flip_byte, make_sentences
 
 QUANTIZED = ["onnx/model_qint8_avx512_vnni.onnx", "onnx/model_qint8_avx2.onnx", "onnx/model_qdq_avx2.onnx"]
 
@@ -160,9 +160,6 @@ def test_flipped_byte_is_caught(exported: ExportResult, tmp_path: Path) -> None:
 
     copy = tmp_path / "copy"
     shutil.copytree(exported.out_dir, copy)
-    target = copy / "onnx" / "model_qint8_avx2.onnx"
-    data = bytearray(target.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    target.write_bytes(bytes(data))
+    flip_byte(copy / "onnx" / "model_qint8_avx2.onnx")
     assert verify(copy) == ["onnx/model_qint8_avx2.onnx"]
     assert np.isfinite(exported.report["quantized"]["onnx/model_qint8_avx2.onnx"]["score"]["cosine_mean"])

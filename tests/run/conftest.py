@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, tiny_config_text
 
 # Files whose bytes carry timings, paths or dates; every other file must be byte-identical between runs.
 VOLATILE = {"README.md", "student/README.md", "distill_report.json", "student/distill_report.json",
@@ -31,28 +31,9 @@ class Release:
 
 
 def write_run_config(folder: Path, teacher: Path, corpus: Path, sts: Path) -> Path:
+    """The tiny distillation config plus export and benchmark settings that keep a whole run to seconds."""
     path = folder / "run.toml"
-    path.write_text(f"""
-[teacher]
-model = "{teacher}"
-batch_size = 16
-chunk_size = 50
-
-[data]
-corpus = "{corpus}"
-max_sentences = 200
-validation_sentences = 20
-sts_dev = "{sts}"
-sts_test = "{sts}"
-
-[student]
-num_layers = 2
-
-[train]
-batch_size = 16
-eval_steps = 5
-device = "cpu"
-
+    path.write_text(tiny_config_text(teacher, corpus, sts, folder / "release", folder / "cache") + """
 [export]
 targets = ["avx512_vnni", "avx2"]
 min_retention = 50.0
@@ -66,10 +47,6 @@ latency_calls = 5
 warmup = 1
 throughput_batches = 1
 heldback_sentences = 16
-
-[output]
-dir = "{folder / 'release'}"
-cache_dir = "{folder / 'cache'}"
 """)
     return path
 

@@ -40,6 +40,14 @@ def test_output_folder_with_other_files_is_refused(release: Release, tmp_path: P
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_output_path_that_is_a_file_is_refused(release: Release, tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("a file")
+    result = runner.invoke(app, ["run", "--config", str(release.config), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"output {tmp_path / 'out'} is a file" in result.output
+    assert (tmp_path / "out").read_text() == "a file"
+
+
 def test_internal_error_exits_3(release: Release, monkeypatch: pytest.MonkeyPatch) -> None:
     import compress.run
 

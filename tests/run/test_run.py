@@ -9,6 +9,7 @@ from pathlib import Path
 
 from compress.config import load_config
 from export.manifest import verify
+from tests.conftest import flip_byte
 from tests.run.conftest import VOLATILE, Release, run_compress
 
 
@@ -99,10 +100,7 @@ def test_gate_failure_exits_1_and_marks_the_release_failed(release: Release, tmp
 def test_verify_catches_a_flipped_byte(release: Release, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(release.out, copy)
-    target = copy / "onnx" / "model_qint8_avx2.onnx"
-    data = bytearray(target.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    target.write_bytes(bytes(data))
+    flip_byte(copy / "onnx" / "model_qint8_avx2.onnx")
     done = run_compress("verify", str(copy))
     assert done.returncode == 1
     assert "mismatch: onnx/model_qint8_avx2.onnx" in done.stderr
