@@ -2,7 +2,8 @@
 
 Layout of ``<cache_dir>/teacher/<key>/``: ``embeddings.f32`` (raw rows), ``progress.json`` (chunks done, written
 atomically after each chunk is flushed) and ``meta.json`` (written last: the cache is complete). The key hashes
-the teacher's weights, the corpus content, the max sequence length and the normalization.
+the teacher's weights, the corpus content, the max sequence length, the normalization and the precision of the
+teacher's forward pass (bf16 targets are within cosine 0.99998 of fp32 ones, but not equal).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from compress.config import Precision
 from compress.faults import crash_point
 from compress.io import write_json_atomic
 from compress.models import has_normalize
+from compress.precision import autocast, resolve
 from compress.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ class CacheKey:
     corpus: str
     max_seq_length: int | None
     normalize: bool
+    precision: str = "fp32"
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()[:24]
@@ -53,8 +57,11 @@ def weights_fingerprint(model: SentenceTransformer) -> str:
     return digest.hexdigest()
 
 
-def teacher_key(model: SentenceTransformer, corpus_fingerprint: str) -> CacheKey:
-    return CacheKey(weights_fingerprint(model), corpus_fingerprint, model.max_seq_length, has_normalize(model))
+def teacher_key(model: SentenceTransformer, corpus_fingerprint: str,
+                precision: Precision = Precision.FP32) -> CacheKey:
+    """``precision``: the resolved one (``resolve``), so that a cache says how it was computed."""
+    return CacheKey(weights_fingerprint(model), corpus_fingerprint, model.max_seq_length, has_normalize(model),
+                    precision.value)
 
 
 def cached_embeddings(sentences: Sequence[str], encode: EncodeFn, key: CacheKey, cache_dir: Path,
@@ -96,11 +103,16 @@ def cached_embeddings(sentences: Sequence[str], encode: EncodeFn, key: CacheKey,
 
 def teacher_embeddings(model: SentenceTransformer, sentences: Sequence[str], corpus_fingerprint: str,
                        cache_dir: Path, batch_size: int = 64, chunk_size: int = 2048,
-                       show_progress: bool = True) -> np.ndarray:
-    """Embed ``sentences`` with the teacher through the cache."""
-    key = teacher_key(model, corpus_fingerprint)
+                       show_progress: bool = True, precision: Precision = Precision.FP32) -> np.ndarray:
+    """Embed ``sentences`` with the teacher through the cache (``precision``: fp32, bf16 or auto)."""
+    device_type = model.device.type
+    precision = resolve(precision, device_type)
+    key = teacher_key(model, corpus_fingerprint, precision)
+    log.info("teacher embeddings: %s on %s", precision.value, device_type)
 
     def encode(batch: list[str]) -> np.ndarray:
-        return model.encode(batch, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+        with autocast(precision, device_type):
+            vectors = model.encode(batch, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False)
+        return vectors.float().cpu().numpy()
 
     return cached_embeddings(sentences, encode, key, cache_dir, chunk_size, show_progress)

@@ -35,6 +35,14 @@ class SelectBy(StrEnum):
     STS_DEV = "sts_dev_spearman"
 
 
+class Precision(StrEnum):
+    """Compute precision: ``auto`` is bf16 autocast where the hardware runs it natively, else fp32."""
+
+    AUTO = "auto"
+    FP32 = "fp32"
+    BF16 = "bf16"
+
+
 class AttentionMode(StrEnum):
     AUTO = "auto"
     DISTRIBUTION = "distribution"
@@ -48,6 +56,7 @@ class TeacherConfig:
     batch_size: int = 32
     chunk_size: int = 1024
     trust_remote_code: bool = False
+    precision: Precision = Precision.AUTO  # of the teacher's forward pass while filling the embedding cache
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,8 @@ class TrainConfig:
     max_seq_length: int | None = None
     seed: int = 42
     device: str | None = None
+    precision: Precision = Precision.AUTO  # bf16 autocast (weights stay fp32) where native
+    group_by_length: bool = True  # batches of similar-length sentences: less padding, same result quality
 
 
 class Target(StrEnum):

@@ -20,6 +20,7 @@ from compress.data import Corpus, StsPairs, load_corpus, load_sts
 from compress.io import replace_dir, write_json_atomic
 from compress.losses import build_losses
 from compress.models import has_normalize, load_sentence_transformer
+from compress.precision import resolve
 from compress.report import build_report
 from compress.students import build_student
 from compress.train.trainer import TrainData, train_student
@@ -78,8 +79,9 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
     start = time.perf_counter()
     cache_dir = Path(config.output.cache_dir)
     fingerprint = corpus.fingerprint()
+    precision = resolve(config.teacher.precision, teacher.device.type)
     targets = teacher_embeddings(teacher, corpus.all, fingerprint, cache_dir, config.teacher.batch_size,
-                                 config.teacher.chunk_size, config.output.progress)
+                                 config.teacher.chunk_size, config.output.progress, precision)
     teacher_seconds = time.perf_counter() - start
     n_train = len(corpus.train)
     train_targets, val_targets = np.asarray(targets[:n_train]), np.asarray(targets[n_train:])
@@ -93,7 +95,7 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
         val_targets = built.pca.transform(val_targets, normalize)
     distill_loss, task_loss = build_losses(config.loss, student, teacher)
     data = TrainData(corpus.train, train_targets, corpus.validation, val_targets, sts.dev, sts.train)
-    work_dir = _work_dir(config, fingerprint, teacher_key(teacher, fingerprint).digest())
+    work_dir = _work_dir(config, fingerprint, teacher_key(teacher, fingerprint, precision).digest())
     outcome = train_student(student, distill_loss, task_loss, data, config.train, work_dir)
     if distill_loss is not None and distill_loss.student_taps is not None:
         distill_loss.student_taps.remove()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from compress.cache import CacheKey, cached_embeddings
+from tests.conftest import make_sentences
 
 KEY = CacheKey(weights="w", corpus="c", max_seq_length=16, normalize=True)
 SENTENCES = [f"sentence number {i}" for i in range(23)]
@@ -36,8 +37,9 @@ def test_computes_then_reuses(tmp_path: Path) -> None:
 
 def test_key_changes_with_every_input() -> None:
     digests = {KEY.digest(), CacheKey("w2", "c", 16, True).digest(), CacheKey("w", "c2", 16, True).digest(),
-               CacheKey("w", "c", 32, True).digest(), CacheKey("w", "c", 16, False).digest()}
-    assert len(digests) == 5
+               CacheKey("w", "c", 32, True).digest(), CacheKey("w", "c", 16, False).digest(),
+               CacheKey("w", "c", 16, True, "bf16").digest()}
+    assert len(digests) == 6
 
 
 def test_resumes_after_a_failure_midway(tmp_path: Path) -> None:
@@ -100,3 +102,17 @@ def test_survives_kill_9(tmp_path: Path) -> None:
     result = cached_embeddings(SENTENCES, counting, KEY, tmp_path, chunk_size=2, show_progress=False)
     assert resumed == SENTENCES[2 * done:]  # only the chunks the killed run had not finished
     np.testing.assert_array_equal(result, fake_encode(SENTENCES))
+
+
+def test_bf16_teacher_embeddings_are_cached_apart_and_close_to_fp32(tiny_teacher, tmp_path: Path) -> None:
+    from compress.cache import teacher_embeddings
+    from compress.config import Precision
+
+    sentences = make_sentences(40)
+    fp32 = teacher_embeddings(tiny_teacher, sentences, "corpus", tmp_path, 8, 16, False, Precision.FP32)
+    bf16 = teacher_embeddings(tiny_teacher, sentences, "corpus", tmp_path, 8, 16, False, Precision.BF16)
+    assert len(list((tmp_path / "teacher").iterdir())) == 2  # never mixed in one cache
+    assert bf16.dtype == np.float32 and bf16.shape == fp32.shape
+    assert not np.array_equal(fp32, bf16)
+    cosine = (fp32 * bf16).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(bf16, axis=1)
+    assert cosine.min() > 0.99

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from compress.config import SelectBy, TrainConfig
+from compress.config import Precision, SelectBy, TrainConfig
 from compress.data.sts import StsPairs
 from compress.losses.distill import DistillLoss
+from compress.precision import resolve
 from compress.progress import progress_enabled
 from compress.train.callbacks import EvaluateAtEndCallback, LossStateCallback, ScheduleCallback, restore_loss_state
 from compress.train.evaluator import DistillEvaluator
@@ -70,10 +71,16 @@ def _datasets(data: TrainData, distill: DistillLoss | None, task: nn.Module | No
 
 def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool) -> Any:
     from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    from compress.train.sampler import LengthGroupedBatchSampler
 
     select = config.select_by
     if select is SelectBy.STS_DEV and not has_sts_dev:
         select = SelectBy.COSINE
+    device_type = "cpu" if config.device == "cpu" or not _cuda() else "cuda"
+    bf16 = resolve(config.precision, device_type) is Precision.BF16
+    sampler = LengthGroupedBatchSampler if config.group_by_length else BatchSamplers.BATCH_SAMPLER
     return SentenceTransformerTrainingArguments(
         output_dir=str(output_dir), num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.batch_size,
@@ -82,9 +89,15 @@ def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool) -> Any:
         save_total_limit=config.save_total_limit, load_best_model_at_end=True,
         metric_for_best_model=f"eval_distill_{select.value}", greater_is_better=select is not SelectBy.MSE,
         logging_steps=max(1, min(50, config.eval_steps // 2)), seed=config.seed, data_seed=config.seed,
-        report_to="none", disable_tqdm=not progress_enabled(), use_cpu=config.device == "cpu",
-        dataloader_drop_last=False, save_safetensors=True,
+        report_to="none", disable_tqdm=not progress_enabled(), use_cpu=device_type == "cpu",
+        dataloader_drop_last=False, save_safetensors=True, bf16=bf16, batch_sampler=sampler,
     )
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def train_student(student: SentenceTransformer, distill: DistillLoss | None, task: nn.Module | None,

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sentence_transformers.base.sampler import BatchSamplers
+
+from compress.config import Precision, TrainConfig
+from compress.train.sampler import LengthGroupedBatchSampler
+from compress.train.trainer import _arguments
+
+
+def test_bf16_and_length_grouping_reach_the_trainer(tmp_path: Path) -> None:
+    args = _arguments(TrainConfig(precision=Precision.BF16, device="cpu"), tmp_path, has_sts_dev=False)
+    assert args.bf16 and args.use_cpu
+    assert args.batch_sampler is LengthGroupedBatchSampler
+
+
+@pytest.mark.parametrize("precision", [Precision.FP32, Precision.AUTO])
+def test_fp32_and_random_batches_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            precision: Precision) -> None:
+    monkeypatch.setattr("compress.precision.bf16_native", lambda device_type: False)
+    config = TrainConfig(precision=precision, group_by_length=False, device="cpu")
+    args = _arguments(config, tmp_path, has_sts_dev=False)
+    assert not args.bf16
+    assert args.batch_sampler == BatchSamplers.BATCH_SAMPLER
