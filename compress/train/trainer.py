@@ -69,7 +69,8 @@ def _datasets(data: TrainData, distill: DistillLoss | None, task: nn.Module | No
     return datasets, losses
 
 
-def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool) -> Any:
+def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool, device_type: str) -> Any:
+    """``device_type``: where the student is (``cpu``, ``cuda``, ``mps``): bf16 is resolved for it."""
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
 
@@ -78,7 +79,6 @@ def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool) -> Any:
     select = config.select_by
     if select is SelectBy.STS_DEV and not has_sts_dev:
         select = SelectBy.COSINE
-    device_type = "cpu" if config.device == "cpu" or not _cuda() else "cuda"
     bf16 = resolve(config.precision, device_type) is Precision.BF16
     sampler = LengthGroupedBatchSampler if config.group_by_length else BatchSamplers.BATCH_SAMPLER
     return SentenceTransformerTrainingArguments(
@@ -92,12 +92,6 @@ def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool) -> Any:
         report_to="none", disable_tqdm=not progress_enabled(), use_cpu=device_type == "cpu",
         dataloader_drop_last=False, save_safetensors=True, bf16=bf16, batch_sampler=sampler,
     )
-
-
-def _cuda() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
 
 
 def train_student(student: SentenceTransformer, distill: DistillLoss | None, task: nn.Module | None,
@@ -116,9 +110,9 @@ def train_student(student: SentenceTransformer, distill: DistillLoss | None, tas
     callbacks: list[Any] = [EvaluateAtEndCallback(), *(extra_callbacks or [])]
     if distill is not None:
         callbacks += [ScheduleCallback(distill), LossStateCallback(distill)]
-    trainer = SentenceTransformerTrainer(model=student, args=_arguments(config, checkpoints, data.sts_dev is not None),
-                                         train_dataset=train_dataset, loss=loss, evaluator=evaluator,
-                                         callbacks=callbacks)
+    args = _arguments(config, checkpoints, data.sts_dev is not None, student.device.type)
+    trainer = SentenceTransformerTrainer(model=student, args=args, train_dataset=train_dataset, loss=loss,
+                                         evaluator=evaluator, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)  # it prints logs to stdout; stdout is for results
     last = get_last_checkpoint(str(checkpoints))
     if last and distill is not None:

@@ -11,7 +11,8 @@ from compress.train.trainer import _arguments
 
 
 def test_bf16_and_length_grouping_reach_the_trainer(tmp_path: Path) -> None:
-    args = _arguments(TrainConfig(precision=Precision.BF16, device="cpu"), tmp_path, has_sts_dev=False)
+    config = TrainConfig(precision=Precision.BF16, device="cpu")
+    args = _arguments(config, tmp_path, has_sts_dev=False, device_type="cpu")
     assert args.bf16 and args.use_cpu
     assert args.batch_sampler is LengthGroupedBatchSampler
 
@@ -21,6 +22,12 @@ def test_fp32_and_random_batches_when_asked(tmp_path: Path, monkeypatch: pytest.
                                             precision: Precision) -> None:
     monkeypatch.setattr("compress.precision.bf16_native", lambda device_type: False)
     config = TrainConfig(precision=precision, group_by_length=False, device="cpu")
-    args = _arguments(config, tmp_path, has_sts_dev=False)
+    args = _arguments(config, tmp_path, has_sts_dev=False, device_type="cpu")
     assert not args.bf16
     assert args.batch_sampler == BatchSamplers.BATCH_SAMPLER
+
+
+def test_precision_follows_the_students_device(tmp_path: Path) -> None:
+    """A student on an Apple GPU: no native bf16 there, and the trainer must not be pinned to the CPU."""
+    args = _arguments(TrainConfig(precision=Precision.AUTO), tmp_path, has_sts_dev=False, device_type="mps")
+    assert not args.bf16 and not args.use_cpu
