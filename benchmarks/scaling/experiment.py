@@ -201,6 +201,11 @@ SETTINGS = [
     {"name": "120k", "n": 120000, "epochs": 1, "lr": 1e-4},
     {"name": "all (~380k)", "n": -1, "epochs": 1, "lr": 1e-4},
     {"name": "all, 3 epochs", "n": -1, "epochs": 3, "lr": 1e-4},
+    # session 4: what to buy with the ~19 CPU minutes left in the 60-minute budget (+7 min each on the CPU)
+    {"name": "60k, 3 epochs", "n": 60000, "epochs": 3, "lr": 1e-4},
+    {"name": "75k, 2 epochs", "n": 75000, "epochs": 2, "lr": 1e-4},
+    {"name": "90k, 2 epochs", "n": 90000, "epochs": 2, "lr": 1e-4},
+    {"name": "60k, 4 epochs", "n": 60000, "epochs": 4, "lr": 1e-4},
 ]
 
 

@@ -97,7 +97,8 @@ def _run_worker(spec: dict[str, Any], folder: Path, timeout: float) -> dict[str,
 
 
 def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: BenchSettings,
-                folder: Path) -> dict[str, Any]:
+                folder: Path, accuracy: bool = True) -> dict[str, Any]:
+    """Latency, throughput and memory of one model on one profile; STS and held-back embeddings if ``accuracy``."""
     entry: dict[str, Any] = {"model": model.label, "kind": model.kind, "profile": profile.name,
                              "teacher": model.teacher, "threads": profile.threads, "cores": list(profile.cores or [])}
     ok, reason = profile.runnable()
@@ -105,9 +106,10 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
         return {**entry, "status": reason}
     file = onnx_file_for(model, profile) if model.kind == "onnx" else model.file
     entry.update({"file": file, "size_mb": size_mb(model, file)})
-    sts = data.sts
+    sts = data.sts if accuracy else None
     spec = {"kind": model.kind, "path": model.path, "file": file, "threads": profile.threads,
-            "cores": list(profile.cores or []), "sentences": data.sentences, "heldback": data.heldback,
+            "cores": list(profile.cores or []), "sentences": data.sentences,
+            "heldback": data.heldback if accuracy else [],
             "latency_calls": settings.latency_calls, "warmup": settings.warmup,
             "throughput_batches": settings.throughput_batches, "batch_sizes": list(settings.batch_sizes),
             "length_groups": data.length_groups,
@@ -147,10 +149,25 @@ def add_accuracy(entries: list[dict[str, Any]], embeddings: dict[int, np.ndarray
             entry["retention_percent"] = 100 * entry["sts_spearman"] / teacher_sts
 
 
+ACCURACY_KEYS = ("sts_spearman", "retention_percent", "cosine")
+
+
+def copy_accuracy(entries: list[dict[str, Any]], source: dict[int, int]) -> None:
+    """Give each entry whose file was scored on an earlier profile that profile's scores (``accuracy_from``)."""
+    for i, j in source.items():
+        entries[i].update({k: entries[j][k] for k in ACCURACY_KEYS if k in entries[j]})
+        entries[i]["accuracy_from"] = entries[j]["profile"]
+
+
 def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
               settings: BenchSettings, show_progress: bool = True) -> list[dict[str, Any]]:
+    """Every model on every profile. Accuracy (STS, held-back embeddings) depends on the file, not the threads:
+    it is measured on the first profile that runs a file and copied to the later ones, which saves the slow
+    teacher encoding the test set again on each profile."""
     entries: list[dict[str, Any]] = []
     embeddings: dict[int, np.ndarray] = {}
+    scored: dict[tuple[str, str | None], int] = {}  # (path, file) -> entry holding its accuracy
+    source: dict[int, int] = {}
     bar = progress_bar(total=len(models) * len(profiles), desc="bench", enabled=show_progress)
     with tempfile.TemporaryDirectory(prefix="st-compress-bench-") as tmp:
         for p_index, profile in enumerate(profiles):
@@ -158,12 +175,18 @@ def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
                 folder = Path(tmp) / f"{p_index}-{m_index}"
                 folder.mkdir()
                 log.info("measuring %s on %s", model.label, profile.name)
-                entry = measure_one(model, profile, data, settings, folder)
-                if entry["status"] == "ok":
+                file = onnx_file_for(model, profile) if model.kind == "onnx" and profile.runnable()[0] else model.file
+                earlier = scored.get((model.path, file))
+                entry = measure_one(model, profile, data, settings, folder, accuracy=earlier is None)
+                if entry["status"] == "ok" and earlier is None:
                     embeddings[len(entries)] = np.load(folder / "heldback.npy")
+                    scored[(model.path, file)] = len(entries)
+                elif entry["status"] == "ok" and earlier is not None:
+                    source[len(entries)] = earlier
                 entries.append(entry)
                 crash_point("bench-model")
                 bar.update(1)
     bar.close()
     add_accuracy(entries, embeddings, models)
+    copy_accuracy(entries, source)
     return entries

@@ -23,6 +23,7 @@ ENTRY: dict[str, Any] = {
         "length_profile": {"type": "object", "additionalProperties": {"type": "number"}},
         "sts_spearman": _NUMBER_OR_NULL, "retention_percent": _NUMBER_OR_NULL,
         "cosine": {"type": "object", "required": ["against", "mean", "p5"]},
+        "accuracy_from": {"type": "string"},  # the profile whose run of the same file measured the scores
     },
     "if": {"properties": {"status": {"const": "ok"}}},
     "then": {"required": ["latency_batch1", "throughput", "cold_start_s", "peak_rss_mb", "size_mb"]},

@@ -24,7 +24,8 @@ def bench_run(tiny_config_toml: Path, tiny_teacher_dir: Path, tiny_student_dir: 
     out = tmp_path_factory.mktemp("bench")
     result = runner.invoke(app, [
         "bench", str(tiny_student_dir), str(exported.out_dir), f"int8={exported.out_dir}:onnx/model_qint8_avx2.onnx",
-        "--teacher", f"teacher={tiny_teacher_dir}", "--profiles", "edge-1core,arm64", "--out", str(out), "--json",
+        "--teacher", f"teacher={tiny_teacher_dir}", "--profiles", "edge-1core,x86-server,arm64", "--out", str(out),
+        "--json",
         "--config", str(tiny_config_toml), "--set", "bench.latency_calls=20", "--set", "bench.warmup=2",
         "--set", "bench.heldback_sentences=20", "--set", "bench.throughput_batches=1",
         "--set", "bench.max_size_mb=1000"])
@@ -58,6 +59,17 @@ def test_bench_json_follows_the_schema(bench_run: tuple[int, Path, str]) -> None
     assert doc["machine"]["cores"] >= 1 and doc["settings"]["profiles"]["edge-1core"]["threads"] == 1
     assert "| teacher | edge-1core |" in (out / "bench.md").read_text()
     assert json.loads(stdout)["gates"]["passed"] is True
+
+
+def test_accuracy_is_measured_once_per_file(bench_run: tuple[int, Path, str]) -> None:
+    results = json.loads((bench_run[1] / "bench.json").read_text())["results"]
+    first = {e["model"]: e for e in results if e["profile"] == "edge-1core"}
+    later = [e for e in results if e["profile"] == "x86-server"]
+    assert len(later) == 4 and all(e["status"] == "ok" and "latency_batch1" in e for e in later)
+    for entry in later:
+        assert entry["accuracy_from"] == "edge-1core" and "accuracy_from" not in first[entry["model"]]
+        for key in ("sts_spearman", "retention_percent", "cosine"):
+            assert entry[key] == first[entry["model"]][key]
 
 
 def test_pareto_png_decodes(bench_run: tuple[int, Path, str]) -> None:
