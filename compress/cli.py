@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -56,10 +57,11 @@ def handle_errors(func: F) -> F:
 
 
 def set_quiet() -> None:
-    import os
-
+    """Warnings only; no progress bars, ours or a library's (tqdm reads TQDM_DISABLE when first imported, and
+    the commands import their stages, and so tqdm, only after this)."""
     logging.getLogger().setLevel(logging.WARNING)
     os.environ["ST_COMPRESS_QUIET"] = "1"
+    os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 @app.callback()
@@ -72,6 +74,8 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
         handler.addFilter(lambda record: record.name != "root" or record.levelno >= logging.WARNING)
     if quiet:
         set_quiet()
+    elif os.environ.get("CI"):  # no progress bars in CI logs, a library's included
+        os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 @app.command()
@@ -136,10 +140,11 @@ def distill(config: ConfigOption = None, set_: SetOption = None,
 @app.command("check-config")
 @handle_errors
 def check_config(config: ConfigOption = None, set_: SetOption = None) -> None:
-    """Validate a config and print it resolved, with every default filled in."""
+    """Validate a config and print it resolved, with every default filled in (without --config: the default
+    recipe that compress run uses)."""
     from compress.config import load_config
 
-    typer.echo(json.dumps(load_config(config, set_ or []).to_dict(), indent=2))
+    typer.echo(json.dumps(load_config(config, set_ or [], embedded_default=True).to_dict(), indent=2))
 
 
 @app.command("export")
@@ -194,8 +199,8 @@ def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from
           host: Annotated[str, typer.Option(help="Bind address (loopback unless you say otherwise).")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
           target: Annotated[str, typer.Option(help="auto, fp32, avx2, avx512, avx512_vnni or arm64.")] = "auto",
-          threads: Annotated[int | None, typer.Option(help="onnxruntime threads (default: cores, at most 4).")]
-          = None,
+          threads: Annotated[int | None, typer.Option(
+              help="onnxruntime threads (default: cores, at most 4; static models 1).")] = None,
           api_key: Annotated[str | None, typer.Option(envvar="ST_COMPRESS_API_KEY",
                                                       help="Require 'Authorization: Bearer KEY'.")] = None,
           max_items: Annotated[int, typer.Option(help="Most input items per request (422 beyond).")] = 256,

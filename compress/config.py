@@ -162,7 +162,8 @@ class BenchConfig:
     custom_profiles: dict[str, ProfileConfig] = field(default_factory=dict)
     latency_calls: int = 1000
     warmup: int = 50
-    throughput_batches: int = 4
+    throughput_batches: int = 4  # at least; more until throughput_seconds have passed
+    throughput_seconds: float = 1.0  # a fast model's few batches take milliseconds: too short to time
     heldback_sentences: int = 256
     min_retention: float | None = None
     max_p95_ms: dict[str, float] = field(default_factory=dict)  # per profile; "*" for all

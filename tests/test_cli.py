@@ -56,6 +56,17 @@ def test_check_config_prints_resolved_config(tiny_config_toml: Path) -> None:
     assert resolved["student"]["num_layers"] == 2 and resolved["loss"]["mse"] == 1.0
 
 
+def test_check_config_without_a_file_is_the_recipe_compress_run_uses() -> None:
+    from compress.config import load_config
+
+    result = runner.invoke(app, ["check-config", "--set", "train.epochs=4"])
+    assert result.exit_code == 0
+    resolved = json.loads(result.stdout)
+    recipe = load_config(None, ["train.epochs=4"], embedded_default=True).to_dict()
+    assert resolved == json.loads(json.dumps(recipe)) and resolved["student"]["kind"] == "pretrained"
+    assert resolved["train"]["epochs"] == 4
+
+
 def test_export_and_verify_cli(tiny_config_toml: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -90,3 +101,15 @@ def test_export_bad_input_exits_2(tiny_config_toml: Path, tmp_path: Path) -> Non
     assert not (tmp_path / "out").exists()
     result = runner.invoke(app, ["verify", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "no manifest.json" in result.stderr
+
+
+def test_quiet_silences_library_progress_bars_too() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = ("from compress.cli import set_quiet; set_quiet(); "
+            "from model2vec.distill import inference; print(inference.tqdm(total=1).disable)")
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "True"

@@ -40,6 +40,7 @@ class BenchSettings:
     latency_calls: int = 1000
     warmup: int = 50
     throughput_batches: int = 4
+    throughput_seconds: float = 1.0
     batch_sizes: tuple[int, ...] = (32, 128)
     heldback: int = 256
     timeout_s: float = 3600
@@ -111,7 +112,8 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
             "cores": list(profile.cores or []), "sentences": data.sentences,
             "heldback": data.heldback if accuracy else [],
             "latency_calls": settings.latency_calls, "warmup": settings.warmup,
-            "throughput_batches": settings.throughput_batches, "batch_sizes": list(settings.batch_sizes),
+            "throughput_batches": settings.throughput_batches, "throughput_seconds": settings.throughput_seconds,
+            "batch_sizes": list(settings.batch_sizes),
             "length_groups": data.length_groups,
             "sts": {"s1": sts.sentences1, "s2": sts.sentences2, "scores": sts.scores} if sts else None,
             "embeddings_out": str(folder / "heldback.npy")}

@@ -53,7 +53,8 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     timing = corpus.validation or corpus.train[:1000]
     sts = load_sts(Path(data.sts_test)) if data.sts_test else None
     settings = BenchSettings(latency_calls=bench.latency_calls, warmup=bench.warmup,
-                             throughput_batches=bench.throughput_batches, heldback=bench.heldback_sentences)
+                             throughput_batches=bench.throughput_batches,
+                             throughput_seconds=bench.throughput_seconds, heldback=bench.heldback_sentences)
     entries = run_bench(models, profiles, BenchData(timing, heldback, sts, length_groups(timing)), settings,
                         config.output.progress)
     gates = gates_from_config(config, tuple(m.label for m in gated) if subjects else None)

@@ -22,7 +22,7 @@ Tokenize = Callable[[list[str]], Any]
 Infer = Callable[[Any], np.ndarray]
 
 
-def _pin(spec: dict[str, Any]) -> None:
+def pin(spec: dict[str, Any]) -> None:
     if spec.get("cores") and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(spec["cores"]))
     if spec.get("threads"):
@@ -103,13 +103,17 @@ def _latency(tokenize: Tokenize, infer: Infer, sentences: list[str], calls: int,
     return {"calls": calls, "total": stats(tok + inf), "tokenize": stats(tok), "inference": stats(inf)}
 
 
-def _throughput(tokenize: Tokenize, infer: Infer, sentences: list[str], batch: int, batches: int) -> float:
+def _throughput(tokenize: Tokenize, infer: Infer, sentences: list[str], batch: int, batches: int,
+                min_seconds: float = 0.0) -> float:
+    """Sentences per second over at least ``batches`` batches and at least ``min_seconds``."""
     infer(tokenize(sentences[:batch]))
     start = time.perf_counter()
-    for i in range(batches):
-        chunk = [sentences[(i * batch + j) % len(sentences)] for j in range(batch)]
+    done = 0
+    while done < batches or time.perf_counter() - start < min_seconds:
+        chunk = [sentences[(done * batch + j) % len(sentences)] for j in range(batch)]
         infer(tokenize(chunk))
-    return batch * batches / (time.perf_counter() - start)
+        done += 1
+    return batch * done / (time.perf_counter() - start)
 
 
 def _encode_all(tokenize: Tokenize, infer: Infer, texts: list[str], batch: int = 32) -> np.ndarray:
@@ -123,9 +127,10 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"first_embedding_at": time.time(),
                            "rss_after_load_mb": peak_rss_mb()}
     out["latency_batch1"] = _latency(tokenize, infer, sentences, spec["latency_calls"], spec["warmup"])
-    out["throughput"] = {str(b): _throughput(tokenize, infer, sentences, b, spec["throughput_batches"])
+    batches, seconds = spec["throughput_batches"], spec.get("throughput_seconds", 0.0)
+    out["throughput"] = {str(b): _throughput(tokenize, infer, sentences, b, batches, seconds)
                          for b in spec["batch_sizes"]}
-    out["length_profile"] = {name: _throughput(tokenize, infer, group, 32, spec["throughput_batches"])
+    out["length_profile"] = {name: _throughput(tokenize, infer, group, 32, batches, seconds)
                              for name, group in spec["length_groups"].items() if group}
     sts = spec.get("sts")
     if sts:
@@ -142,10 +147,15 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
+def run_spec(measure_fn: Callable[[dict[str, Any]], Any]) -> None:
+    """Read the spec named on the command line, pin this process to its cores and threads, print one JSON line."""
     spec = json.loads(Path(sys.argv[1]).read_text())
-    _pin(spec)
-    print(json.dumps(measure(spec)), flush=True)
+    pin(spec)
+    print(json.dumps(measure_fn(spec)), flush=True)
+
+
+def main() -> None:
+    run_spec(measure)
 
 
 if __name__ == "__main__":

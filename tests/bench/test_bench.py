@@ -28,7 +28,7 @@ def bench_run(tiny_config_toml: Path, tiny_teacher_dir: Path, tiny_student_dir: 
         "--json",
         "--config", str(tiny_config_toml), "--set", "bench.latency_calls=20", "--set", "bench.warmup=2",
         "--set", "bench.heldback_sentences=20", "--set", "bench.throughput_batches=1",
-        "--set", "bench.max_size_mb=1000"])
+        "--set", "bench.throughput_seconds=0", "--set", "bench.max_size_mb=1000"])
     return result.exit_code, out, result.stdout
 
 
@@ -83,6 +83,7 @@ def test_gate_failure_exits_1(tiny_config_toml: Path, tiny_student_dir: Path, tm
                                  "--out", str(tmp_path), "--config", str(tiny_config_toml),
                                  "--set", "bench.latency_calls=5", "--set", "bench.warmup=1",
                                  "--set", "bench.throughput_batches=1", "--set", "bench.heldback_sentences=5",
+                                 "--set", "bench.throughput_seconds=0",
                                  "--set", "bench.max_size_mb=0.000001"])
     assert result.exit_code == 1
     assert "gate failed: s on edge-1core: size" in result.stderr
@@ -139,7 +140,25 @@ def test_model2vec_peer_is_measured_in_its_own_small_process(tiny_teacher, tmp_p
     sentences = make_sentences(20, seed=4)
     data = BenchData(sentences, sentences[:8], load_sts(sts_file), length_groups(sentences))
     (entry,) = run_bench([ModelSpec("m2v", "model2vec", str(tmp_path / "m2v"))], [get_profile("x86-server")], data,
-                         BenchSettings(latency_calls=5, warmup=1, throughput_batches=1, heldback=8), False)
+                         BenchSettings(latency_calls=5, warmup=1, throughput_batches=1, heldback=8,
+                                       throughput_seconds=0), False)
     assert entry["status"] == "ok" and entry["imported_torch"] is False
     assert entry["throughput"]["32"] > 0 and -100 <= entry["sts_spearman"] <= 100
     assert entry["peak_rss_mb"] < 1000  # its own process image, not the (larger) parent's
+
+
+def test_throughput_runs_for_at_least_the_given_time() -> None:
+    import time
+
+    from compress.bench.worker import _throughput
+
+    calls: list[int] = []
+
+    def infer(batch: list[str]) -> None:
+        calls.append(len(batch))
+        time.sleep(0.001)
+
+    assert _throughput(list, infer, ["a", "b", "c"], 2, 3) > 0 and len(calls) == 1 + 3  # warm-up + batches
+    calls.clear()
+    _throughput(list, infer, ["a", "b", "c"], 2, 1, min_seconds=0.05)
+    assert len(calls) > 1 + 1 and set(calls) == {2}  # kept going past the one batch asked for

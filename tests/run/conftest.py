@@ -46,6 +46,7 @@ profiles = ["x86-server"]
 latency_calls = 5
 warmup = 1
 throughput_batches = 1
+throughput_seconds = 0
 heldback_sentences = 16
 """)
     return path

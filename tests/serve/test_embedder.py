@@ -12,7 +12,7 @@ from sentence_transformers import SentenceTransformer
 
 from compress.errors import CompressError
 from compress.metrics import cosines
-from serve.embedder import Embedder
+from serve.embedder import Embedder, default_threads
 from serve.host import host_target, preference
 from tests.conftest import REPO, make_sentences
 
@@ -25,6 +25,7 @@ def test_picks_the_host_file_and_matches_sentence_transformers(exported) -> None
     reference = SentenceTransformer(str(exported.out_dir), backend="onnx", device="cpu",
                                     model_kwargs={"file_name": embedder.file}).encode(sentences)
     assert cosines(embedder.encode(sentences, batch_size=3), reference).min() >= 0.9999
+    assert embedder.threads == default_threads()  # a transformer graph: all cores up to 4 (static: one)
 
 
 def test_order_empty_strings_truncation_and_normalize(exported) -> None:

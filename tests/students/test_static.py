@@ -51,8 +51,12 @@ def test_static_export_keeps_parity_and_serves(static_dir: Path, tmp_path: Path,
     sentences = ["the man plays guitar .", "", "a dog " * 400]  # empty and over-long inputs too
     reference = SentenceTransformer(str(static_dir), device="cpu")
     reference[0].tokenizer.enable_truncation(256)
-    got = Embedder(tmp_path / "art", target="fp32").encode(sentences)
+    embedder = Embedder(tmp_path / "art", target="fp32")
+    got = embedder.encode(sentences)
     np.testing.assert_allclose(got, reference.encode(sentences, convert_to_numpy=True), atol=1e-5)
+    # a lookup-and-mean graph runs one onnxruntime thread unless told otherwise
+    assert embedder.threads == 1 and embedder.encoder.threads == 1
+    assert Embedder(tmp_path / "art", target="fp32", threads=2).encoder.threads == 2
 
 
 def test_static_student_refuses_layer_losses() -> None:

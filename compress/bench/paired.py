@@ -1,0 +1,123 @@
+"""Head-to-head speed: several models in one process, measured in interleaved rounds.
+
+Batch-1 p50 on a small shared VM moves by 25-80% from one process to the next (core placement, neighbours),
+more than the differences it is asked to judge. Here every model is loaded into one process and measured in
+rounds: each round runs every model (the order rotates), on the same sentences, a short untimed warm-up, then
+``calls`` batch-1 calls and ``batches`` batches of 32. A ratio taken within a round sees the same conditions on
+both sides; the median over rounds (and over several processes) drops the rounds a neighbour disturbed.
+
+    python -m compress.bench.paired SPEC.json      # one process; prints one JSON line
+
+``run_paired`` runs that in ``processes`` fresh processes and ``ratios`` summarizes the rounds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compress.bench.harness import ModelSpec, onnx_file_for
+from compress.bench.profiles import Profile
+from compress.errors import CompressError
+
+
+@dataclass(frozen=True)
+class PairedSettings:
+    rounds: int = 20  # per process
+    calls: int = 100  # batch-1 calls per model per round
+    batches: int = 4  # batches of `batch` per model per round
+    batch: int = 32
+    warmup: int = 10  # untimed calls per model per round, after switching models
+    processes: int = 3
+
+
+def _round(models: dict[str, tuple[Any, Any]], order: list[str], sentences: list[str], start: int,
+           settings: dict[str, int]) -> dict[str, dict[str, float]]:
+    calls, batch, batches = settings["calls"], settings["batch"], settings["batches"]
+    ones = [[sentences[(start + i) % len(sentences)]] for i in range(calls)]
+    chunks = [[sentences[(start + i * batch + j) % len(sentences)] for j in range(batch)] for i in range(batches)]
+    out = {}
+    for label in order:
+        tokenize, infer = models[label]
+        for i in range(settings["warmup"]):
+            infer(tokenize(ones[i % calls]))
+        times = np.zeros(calls)
+        for i, texts in enumerate(ones):
+            begin = time.perf_counter()
+            infer(tokenize(texts))
+            times[i] = time.perf_counter() - begin
+        begin = time.perf_counter()
+        for chunk in chunks:
+            infer(tokenize(chunk))
+        out[label] = {"b1_p50_ms": 1000 * float(np.median(times)),
+                      "throughput": batch * batches / (time.perf_counter() - begin)}
+    return out
+
+
+def measure(spec: dict[str, Any]) -> list[dict[str, dict[str, float]]]:
+    """All of ``spec["models"]`` in this process; one dict per round: label -> b1_p50_ms, throughput."""
+    from compress.bench.worker import LOADERS
+
+    models = {m["label"]: LOADERS[m["kind"]]({**m, "threads": spec.get("threads")}) for m in spec["models"]}
+    labels, sentences, settings = list(models), spec["sentences"], spec["settings"]
+    rounds = []
+    for r in range(settings["rounds"]):
+        order = labels[r % len(labels):] + labels[:r % len(labels)]
+        rounds.append(_round(models, order, sentences, r * settings["calls"], settings))
+    return rounds
+
+
+def ratios(rounds: list[dict[str, dict[str, float]]], reference: str) -> dict[str, dict[str, Any]]:
+    """Per model: median (and quartiles) over rounds of its b1 p50 / the reference's, and of its batch
+    throughput / the reference's, both taken within each round; plus its own medians."""
+    summary = {}
+    for label in rounds[0]:
+        latency = np.array([r[label]["b1_p50_ms"] / r[reference]["b1_p50_ms"] for r in rounds])
+        speed = np.array([r[label]["throughput"] / r[reference]["throughput"] for r in rounds])
+        summary[label] = {
+            "b1_p50_ms": float(np.median([r[label]["b1_p50_ms"] for r in rounds])),
+            "throughput": float(np.median([r[label]["throughput"] for r in rounds])),
+            "latency_ratio": {"median": float(np.median(latency)), "q1": float(np.percentile(latency, 25)),
+                              "q3": float(np.percentile(latency, 75))},
+            "throughput_ratio": {"median": float(np.median(speed)), "q1": float(np.percentile(speed, 25)),
+                                 "q3": float(np.percentile(speed, 75))}}
+    return summary
+
+
+def run_paired(models: list[ModelSpec], profile: Profile, sentences: list[str], settings: PairedSettings,
+               folder: Path, timeout_s: float = 3600) -> list[dict[str, Any]]:
+    """``settings.processes`` fresh processes, one after another; every round of every process, in order, as
+    ``{"process": i, "models": {label: {"b1_p50_ms", "throughput"}}}``."""
+    files = [onnx_file_for(m, profile) if m.kind == "onnx" else m.file for m in models]
+    spec = {"models": [{"label": m.label, "kind": m.kind, "path": m.path, "file": file}
+                       for m, file in zip(models, files, strict=True)],
+            "threads": profile.threads, "cores": list(profile.cores or []), "sentences": sentences,
+            "settings": asdict(settings)}
+    path = folder / "paired.json"
+    path.write_text(json.dumps(spec))
+    rounds: list[dict[str, Any]] = []
+    for process in range(settings.processes):
+        proc = subprocess.run([sys.executable, "-m", "compress.bench.paired", str(path)], capture_output=True,
+                              text=True, timeout=timeout_s)
+        if proc.returncode != 0:
+            tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+            raise CompressError(f"paired measurement failed: {tail}", "run the models alone with compress bench")
+        rounds += [{"process": process, "models": r} for r in json.loads(proc.stdout.strip().splitlines()[-1])]
+    return rounds
+
+
+def main() -> None:
+    from compress.bench.worker import run_spec
+
+    run_spec(measure)
+
+
+if __name__ == "__main__":
+    main()
