@@ -24,13 +24,18 @@ def is_static(folder: Path) -> bool:
     return bool(modules) and str(modules[0].get("type", "")).endswith("StaticEmbedding")
 
 
+def intra_op_threads(folder: Path, requested: int | None, fallback: int | None = None) -> int | None:
+    """``requested``, else one thread for a static-embedding artifact, else ``fallback`` (None: onnxruntime's)."""
+    return requested or (STATIC_THREADS if is_static(folder) else fallback)
+
+
 class OnnxEncoder:
     def __init__(self, model_path: Path, tokenizer_dir: Path, max_length: int, threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
-        self.threads = threads or (STATIC_THREADS if is_static(tokenizer_dir) else None)
+        self.threads = intra_op_threads(tokenizer_dir, threads)
         if self.threads:
             options.intra_op_num_threads = self.threads
         try:

@@ -9,7 +9,7 @@ import numpy as np
 
 from compress.errors import CompressError
 from export.manifest import MANIFEST, verify
-from export.ort_encoder import STATIC_THREADS, OnnxEncoder, is_static, max_length_of
+from export.ort_encoder import OnnxEncoder, intra_op_threads, max_length_of
 from serve.host import host_target, preference
 
 
@@ -29,7 +29,7 @@ class Embedder:
                                 "restore the artifact from its source, or re-export it")
         self.file = self._choose(target)
         self.max_length = max_length_of(self.artifact_dir)
-        self.threads = threads or (STATIC_THREADS if is_static(self.artifact_dir) else default_threads())
+        self.threads = intra_op_threads(self.artifact_dir, threads, default_threads())
         self.encoder = OnnxEncoder(self.artifact_dir / self.file, self.artifact_dir, self.max_length, self.threads)
         self.dim = int(self.encoder.session.get_outputs()[1].shape[-1] or self.encode(["x"]).shape[1])
 

@@ -73,6 +73,11 @@ def onnx_file_for(spec: ModelSpec, profile: Profile) -> str:
     return found
 
 
+def model_file(spec: ModelSpec, profile: Profile) -> str | None:
+    """The file a model runs on a profile: for our ONNX artifacts the profile's int8 file unless one is named."""
+    return onnx_file_for(spec, profile) if spec.kind == "onnx" else spec.file
+
+
 def size_mb(spec: ModelSpec, file: str | None) -> float:
     if spec.kind in ("onnx", "st-onnx") and file:
         base = Path(spec.path) / file
@@ -105,7 +110,7 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
     ok, reason = profile.runnable()
     if not ok:
         return {**entry, "status": reason}
-    file = onnx_file_for(model, profile) if model.kind == "onnx" else model.file
+    file = model_file(model, profile)
     entry.update({"file": file, "size_mb": size_mb(model, file)})
     sts = data.sts if accuracy else None
     spec = {"kind": model.kind, "path": model.path, "file": file, "threads": profile.threads,
@@ -177,7 +182,7 @@ def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
                 folder = Path(tmp) / f"{p_index}-{m_index}"
                 folder.mkdir()
                 log.info("measuring %s on %s", model.label, profile.name)
-                file = onnx_file_for(model, profile) if model.kind == "onnx" and profile.runnable()[0] else model.file
+                file = model_file(model, profile) if profile.runnable()[0] else None
                 earlier = scored.get((model.path, file))
                 entry = measure_one(model, profile, data, settings, folder, accuracy=earlier is None)
                 if entry["status"] == "ok" and earlier is None:

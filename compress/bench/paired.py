@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from compress.bench.harness import ModelSpec, onnx_file_for
+from compress.bench.harness import ModelSpec, model_file
 from compress.bench.profiles import Profile
 from compress.errors import CompressError
 
@@ -74,6 +74,11 @@ def measure(spec: dict[str, Any]) -> list[dict[str, dict[str, float]]]:
     return rounds
 
 
+def _spread(values: np.ndarray) -> dict[str, float]:
+    return {"median": float(np.median(values)), "q1": float(np.percentile(values, 25)),
+            "q3": float(np.percentile(values, 75))}
+
+
 def ratios(rounds: list[dict[str, dict[str, float]]], reference: str) -> dict[str, dict[str, Any]]:
     """Per model: median (and quartiles) over rounds of its b1 p50 / the reference's, and of its batch
     throughput / the reference's, both taken within each round; plus its own medians."""
@@ -84,10 +89,7 @@ def ratios(rounds: list[dict[str, dict[str, float]]], reference: str) -> dict[st
         summary[label] = {
             "b1_p50_ms": float(np.median([r[label]["b1_p50_ms"] for r in rounds])),
             "throughput": float(np.median([r[label]["throughput"] for r in rounds])),
-            "latency_ratio": {"median": float(np.median(latency)), "q1": float(np.percentile(latency, 25)),
-                              "q3": float(np.percentile(latency, 75))},
-            "throughput_ratio": {"median": float(np.median(speed)), "q1": float(np.percentile(speed, 25)),
-                                 "q3": float(np.percentile(speed, 75))}}
+            "latency_ratio": _spread(latency), "throughput_ratio": _spread(speed)}
     return summary
 
 
@@ -95,9 +97,8 @@ def run_paired(models: list[ModelSpec], profile: Profile, sentences: list[str], 
                folder: Path, timeout_s: float = 3600) -> list[dict[str, Any]]:
     """``settings.processes`` fresh processes, one after another; every round of every process, in order, as
     ``{"process": i, "models": {label: {"b1_p50_ms", "throughput"}}}``."""
-    files = [onnx_file_for(m, profile) if m.kind == "onnx" else m.file for m in models]
-    spec = {"models": [{"label": m.label, "kind": m.kind, "path": m.path, "file": file}
-                       for m, file in zip(models, files, strict=True)],
+    spec = {"models": [{"label": m.label, "kind": m.kind, "path": m.path, "file": model_file(m, profile)}
+                       for m in models],
             "threads": profile.threads, "cores": list(profile.cores or []), "sentences": sentences,
             "settings": asdict(settings)}
     path = folder / "paired.json"
