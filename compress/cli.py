@@ -224,6 +224,9 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
           teacher: Annotated[str | None, typer.Option(help="Teacher spec ('none' to skip).")] = None,
           data: Annotated[Path | None, typer.Option(help="Data folder with corpus/ and stsb/.")] = None,
           out: Annotated[Path | None, typer.Option(help="Output folder (default bench.out_dir).")] = None,
+          against: Annotated[str | None, typer.Option(
+              help="Label of a model to measure every other one against, head-to-head in one process "
+                   "(bench.against; gates: bench.max_latency_ratio, bench.min_throughput_ratio).")] = None,
           as_json: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
           config: ConfigOption = None, set_: SetOption = None) -> None:
     """Latency and accuracy of every model x profile, each in its own subprocess.
@@ -239,6 +242,8 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
         overrides.append("bench.profiles=" + json.dumps([p.strip() for p in profiles.split(",") if p.strip()]))
     if teacher:
         overrides.append("bench.teacher=" + json.dumps(teacher))
+    if against:
+        overrides.append("bench.against=" + json.dumps(against))
     if data:
         overrides += [f"data.corpus={json.dumps(str(data / 'corpus' / 'sentences.txt.gz'))}",
                       f"data.sts_test={json.dumps(str(data / 'stsb' / 'test.csv'))}"]
@@ -247,8 +252,8 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
 
     doc = run_bench_stage(cfg, "compress " + " ".join(sys.argv[1:]), out)
     summary = {"out_dir": str(out or cfg.bench.out_dir), "gates": doc["gates"],
-               "results": [{k: e.get(k) for k in ("model", "profile", "status", "sts_spearman", "retention_percent")}
-                           for e in doc["results"]]}
+               "results": [{k: e.get(k) for k in ("model", "profile", "status", "sts_spearman", "retention_percent",
+                                                  "head_to_head")} for e in doc["results"]]}
     typer.echo(json.dumps(summary, indent=2) if as_json else f"bench written to {summary['out_dir']}")
     if doc["gates"]["failed"]:
         for failure in doc["gates"]["failed"]:

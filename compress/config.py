@@ -168,6 +168,12 @@ class BenchConfig:
     min_retention: float | None = None
     max_p95_ms: dict[str, float] = field(default_factory=dict)  # per profile; "*" for all
     max_size_mb: float | None = None
+    # head-to-head (compress.bench.paired): every model against this label, in one process, interleaved rounds
+    against: str | None = None
+    head_to_head_rounds: int = 20  # per process
+    head_to_head_processes: int = 3
+    max_latency_ratio: float | None = None  # gate: median batch-1 p50 / the `against` model's
+    min_throughput_ratio: float | None = None  # gate: median batch-32 throughput / the `against` model's
     out_dir: str = "runs/bench"
 
 
@@ -342,6 +348,7 @@ def validate(config: Config) -> None:
                           "of range")
     if config.bench.latency_calls < 1 or config.bench.heldback_sentences < 1:
         raise ConfigError("config keys 'bench.latency_calls' and 'bench.heldback_sentences' must be >= 1")
+    _validate_head_to_head(config.bench)
     if config.data.max_sentences is not None and config.data.max_sentences < 2:
         raise ConfigError("config key 'data.max_sentences' must be >= 2 or none")
     loss = config.loss
@@ -357,3 +364,15 @@ def validate(config: Config) -> None:
                           "has none", "set them to 0, or choose student.kind = 'pruned' or 'pretrained'")
     if loss.task > 0 and not config.data.sts_train:
         raise ConfigError("config key 'loss.task' needs 'data.sts_train' (labeled pairs)")
+
+
+def _validate_head_to_head(bench: BenchConfig) -> None:
+    if bench.head_to_head_rounds < 1 or bench.head_to_head_processes < 1:
+        raise ConfigError("config keys 'bench.head_to_head_rounds' and 'bench.head_to_head_processes' must be >= 1")
+    for key in ("max_latency_ratio", "min_throughput_ratio"):
+        value = getattr(bench, key)
+        if value is not None and value <= 0:
+            raise ConfigError(f"config key 'bench.{key}' must be > 0 (a ratio)")
+        if value is not None and not bench.against:
+            raise ConfigError(f"config key 'bench.{key}' is a ratio to another model, but 'bench.against' is not set",
+                              "set bench.against to the label of the model to compare with (e.g. \"teacher\")")

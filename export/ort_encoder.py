@@ -24,9 +24,27 @@ def is_static(folder: Path) -> bool:
     return bool(modules) and str(modules[0].get("type", "")).endswith("StaticEmbedding")
 
 
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity (taskset, a container's cpuset), not the machine's count."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _affinity_threads() -> int | None:
+    """One thread per allowed core when the process may not use them all, else None (onnxruntime's default).
+    onnxruntime's default pool starts a worker per core of the machine and pins each one to its core, so a
+    process limited to core 0 would run on core 1 as well."""
+    import os
+
+    allowed = usable_cores()
+    return allowed if allowed < (os.cpu_count() or allowed) else None
+
+
 def intra_op_threads(folder: Path, requested: int | None, fallback: int | None = None) -> int | None:
-    """``requested``, else one thread for a static-embedding artifact, else ``fallback`` (None: onnxruntime's)."""
-    return requested or (STATIC_THREADS if is_static(folder) else fallback)
+    """``requested``, else one thread for a static-embedding artifact, else ``fallback``, else one per core this
+    process may use when that is fewer than the machine's (else None: onnxruntime's default)."""
+    return requested or (STATIC_THREADS if is_static(folder) else fallback or _affinity_threads())
 
 
 class OnnxEncoder:

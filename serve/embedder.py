@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from compress.errors import CompressError
 from export.manifest import MANIFEST, verify
-from export.ort_encoder import OnnxEncoder, intra_op_threads, max_length_of
+from export.ort_encoder import OnnxEncoder, intra_op_threads, max_length_of, usable_cores
 from serve.host import host_target, preference
 
 
 def default_threads() -> int:
-    """Small devices: all cores up to 4 (more rarely helps batch-1 latency and starves the server)."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Small devices: the cores this process may use (a container's cpuset counts, not the host's cores), up to
+    4 (more rarely helps batch-1 latency and starves the server)."""
+    return max(1, min(4, usable_cores()))
 
 
 class Embedder:

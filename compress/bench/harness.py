@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -15,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from compress.bench.profiles import Profile
+from compress.bench.worker import spawn
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
 from compress.faults import crash_point
@@ -89,14 +87,10 @@ def size_mb(spec: ModelSpec, file: str | None) -> float:
 
 
 def _run_worker(spec: dict[str, Any], folder: Path, timeout: float) -> dict[str, Any]:
-    path = folder / "spec.json"
-    path.write_text(json.dumps(spec))
     started = time.time()
-    proc = subprocess.run([sys.executable, "-m", "compress.bench.worker", str(path)], capture_output=True,
-                          text=True, timeout=timeout)
-    if proc.returncode != 0:
-        return {"status": "error", "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    result, error = spawn("compress.bench.worker", spec, folder / "spec.json", timeout)
+    if error is not None:
+        return {"status": "error", "error": error}
     result["cold_start_s"] = result.pop("first_embedding_at") - started
     result["status"] = "ok"
     return result
@@ -113,7 +107,7 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
     file = model_file(model, profile)
     entry.update({"file": file, "size_mb": size_mb(model, file)})
     sts = data.sts if accuracy else None
-    spec = {"kind": model.kind, "path": model.path, "file": file, "threads": profile.threads,
+    spec = {"kind": model.kind, "path": model.path, "file": file, "threads": profile.thread_count,
             "cores": list(profile.cores or []), "sentences": data.sentences,
             "heldback": data.heldback if accuracy else [],
             "latency_calls": settings.latency_calls, "warmup": settings.warmup,

@@ -13,9 +13,6 @@ both sides; the median over rounds (and over several processes) drops the rounds
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ import numpy as np
 
 from compress.bench.harness import ModelSpec, model_file
 from compress.bench.profiles import Profile
+from compress.bench.worker import LOADERS, run_spec, spawn
 from compress.errors import CompressError
 
 
@@ -63,8 +61,6 @@ def _round(models: dict[str, tuple[Any, Any]], order: list[str], sentences: list
 
 def measure(spec: dict[str, Any]) -> list[dict[str, dict[str, float]]]:
     """All of ``spec["models"]`` in this process; one dict per round: label -> b1_p50_ms, throughput."""
-    from compress.bench.worker import LOADERS
-
     models = {m["label"]: LOADERS[m["kind"]]({**m, "threads": spec.get("threads")}) for m in spec["models"]}
     labels, sentences, settings = list(models), spec["sentences"], spec["settings"]
     rounds = []
@@ -99,24 +95,18 @@ def run_paired(models: list[ModelSpec], profile: Profile, sentences: list[str], 
     ``{"process": i, "models": {label: {"b1_p50_ms", "throughput"}}}``."""
     spec = {"models": [{"label": m.label, "kind": m.kind, "path": m.path, "file": model_file(m, profile)}
                        for m in models],
-            "threads": profile.threads, "cores": list(profile.cores or []), "sentences": sentences,
+            "threads": profile.thread_count, "cores": list(profile.cores or []), "sentences": sentences,
             "settings": asdict(settings)}
-    path = folder / "paired.json"
-    path.write_text(json.dumps(spec))
     rounds: list[dict[str, Any]] = []
     for process in range(settings.processes):
-        proc = subprocess.run([sys.executable, "-m", "compress.bench.paired", str(path)], capture_output=True,
-                              text=True, timeout=timeout_s)
-        if proc.returncode != 0:
-            tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
-            raise CompressError(f"paired measurement failed: {tail}", "run the models alone with compress bench")
-        rounds += [{"process": process, "models": r} for r in json.loads(proc.stdout.strip().splitlines()[-1])]
+        result, error = spawn("compress.bench.paired", spec, folder / "paired.json", timeout_s)
+        if error is not None:
+            raise CompressError(f"paired measurement failed: {error}", "run the models alone with compress bench")
+        rounds += [{"process": process, "models": r} for r in result]
     return rounds
 
 
 def main() -> None:
-    from compress.bench.worker import run_spec
-
     run_spec(measure)
 
 

@@ -17,6 +17,13 @@ class Profile:
     quant_target: str = "auto"  # which int8 file: "auto" (host ISA) or a target name
     arch: str | None = None  # "arm64": runnable only on an arm64 host
 
+    @property
+    def thread_count(self) -> int | None:
+        """Threads a model may use: ``threads``, else one per pinned core (None: the runtime's default).
+        Runtimes are told this explicitly: onnxruntime's default pool pins its workers to every core of the
+        machine, ignoring the process's affinity, so a 1-core profile would run on two."""
+        return self.threads or (len(self.cores) if self.cores else None)
+
     def runnable(self) -> tuple[bool, str]:
         host = "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "x86_64"
         if self.arch and self.arch != host:

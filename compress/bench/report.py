@@ -19,6 +19,9 @@ class Gates:
     max_p95_ms: dict[str, float] | None = None  # per profile name; "*" for every profile
     max_size_mb: float | None = None
     models: tuple[str, ...] | None = None  # labels the gates apply to; None: every model but the teacher
+    max_latency_ratio: float | None = None  # head-to-head medians against the `against` model
+    min_throughput_ratio: float | None = None
+    against: str | None = None
 
 
 def machine_info() -> dict[str, Any]:
@@ -47,6 +50,25 @@ def check_gates(entries: list[dict[str, Any]], gates: Gates) -> list[str]:
             failed.append(f"{who}: batch-1 p95 {p95:.2f} ms > {limit} ms")
         if gates.max_size_mb is not None and e["size_mb"] > gates.max_size_mb:
             failed.append(f"{who}: size {e['size_mb']:.1f} MB > {gates.max_size_mb} MB")
+        if e["model"] != gates.against:
+            failed += [f"{who}: {f}" for f in _ratio_failures(e.get("head_to_head"), gates)]
+    return failed
+
+
+def _ratio_failures(versus: dict[str, Any] | None, gates: Gates) -> list[str]:
+    """The head-to-head gates: medians over the rounds of the ratio to ``gates.against``."""
+    if gates.max_latency_ratio is None and gates.min_throughput_ratio is None:
+        return []
+    if not versus or "latency_ratio" not in versus:
+        reason = (versus or {}).get("error", "not measured")
+        return [f"no head-to-head result against {gates.against} ({reason})"]
+    failed = []
+    latency, speed = versus["latency_ratio"]["median"], versus["throughput_ratio"]["median"]
+    if gates.max_latency_ratio is not None and latency > gates.max_latency_ratio:
+        failed.append(f"batch-1 p50 {latency:.2f}x {gates.against}'s > {gates.max_latency_ratio}x")
+    if gates.min_throughput_ratio is not None and speed < gates.min_throughput_ratio:
+        failed.append(f"batch-{versus['batch']} throughput {speed:.2f}x {gates.against}'s < "
+                      f"{gates.min_throughput_ratio}x")
     return failed
 
 
@@ -70,7 +92,8 @@ def _row(e: dict[str, Any]) -> str:
             f"{lat['total']['p95_ms']:.2f} | {lat['tokenize']['p50_ms']:.2f} | "
             + " | ".join(f"{v:.0f}" for v in thr.values())
             + f" | {e['cold_start_s']:.1f} | {e['peak_rss_mb']:.0f} | {e['size_mb']:.1f} | "
-            f"{e.get('sts_spearman', float('nan')):.2f} | {e.get('retention_percent', float('nan')):.1f} | "
+            f"{e.get('sts_spearman', float('nan')):.2f}{' †' if e.get('accuracy_from') else ''} | "
+            f"{e.get('retention_percent', float('nan')):.1f} | "
             f"{cos.get('mean', float('nan')):.4f} / {cos.get('p5', float('nan')):.4f} |")
 
 
@@ -84,9 +107,43 @@ def markdown(doc: dict[str, Any]) -> str:
              "peak RSS MB | size MB | STS test | retention % | cosine mean / p5 |",
              "|---|---|---|" + "---:|" * (10 + len(doc["settings"]["batch_sizes"]))]
     lines += [_row(e) for e in doc["results"]]
+    copied = sorted({e["accuracy_from"] for e in doc["results"] if e.get("accuracy_from")})
+    if copied:
+        lines += ["", f"† accuracy measured once per file, on the {', '.join(copied)} run of the same file (it "
+                  "depends on the file, not on the threads)."]
+    lines += head_to_head_markdown(doc)
     lines += ["", "Gates: " + ("all passed" if not doc["gates"]["failed"] else "FAILED"),
               *[f"- {f}" for f in doc["gates"]["failed"]]]
     return "\n".join(lines) + "\n"
+
+
+def _spread(r: dict[str, float]) -> str:
+    return f"{r['median']:.2f}x [{r['q1']:.2f}, {r['q3']:.2f}]"
+
+
+def head_to_head_markdown(doc: dict[str, Any]) -> list[str]:
+    """The ``bench.against`` section: per model and profile, median [quartiles] of the per-round ratios."""
+    paired = doc["settings"].get("head_to_head")
+    rows = [e for e in doc["results"] if "head_to_head" in e]
+    if not paired or not rows:
+        return []
+    against = paired["against"]
+    lines = ["", f"## Head-to-head against {against}", "",
+             f"Per profile, the models that ran there loaded into one process and measured in interleaved rounds "
+             f"({paired['processes']} fresh processes x {paired['rounds']} rounds; each round {paired['calls']} "
+             f"batch-1 calls and {paired['batches']} batches of {paired['batch']} per model, in rotating order, on "
+             f"the same sentences). Ratios are taken within a round: median [quartiles] over all rounds. Use these, "
+             "not the table above, to compare speed: one process per model moves 25-80% between runs here.", "",
+             f"| model | profile | b1 p50 ms | b{paired['batch']} sent/s | b1 p50 / {against} | "
+             f"b{paired['batch']} throughput / {against} |", "|---|---|---:|---:|---:|---:|"]
+    for e in rows:
+        h = e["head_to_head"]
+        if "error" in h:
+            lines.append(f"| {e['model']} | {e['profile']} | {h['error']} | | | |")
+        else:
+            lines.append(f"| {e['model']} | {e['profile']} | {h['b1_p50_ms']:.2f} | {h['throughput']:.0f} | "
+                         f"{_spread(h['latency_ratio'])} | {_spread(h['throughput_ratio'])} |")
+    return lines
 
 
 def pareto_plot(entries: list[dict[str, Any]], path: Path) -> None:

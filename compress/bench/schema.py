@@ -8,11 +8,22 @@ _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _PERCENTILES = {"type": "object", "required": ["p50_ms", "p90_ms", "p95_ms", "p99_ms"],
                 "properties": {k: {"type": "number"} for k in ("p50_ms", "p90_ms", "p95_ms", "p99_ms")}}
 
+_SPREAD = {"type": "object", "required": ["median", "q1", "q3"],
+           "properties": {k: {"type": "number"} for k in ("median", "q1", "q3")}}
+HEAD_TO_HEAD: dict[str, Any] = {
+    "type": "object", "required": ["against", "batch", "processes", "rounds"],
+    "properties": {"against": {"type": "string"}, "error": {"type": "string"},
+                   "b1_p50_ms": {"type": "number"}, "throughput": {"type": "number"},
+                   "latency_ratio": _SPREAD, "throughput_ratio": _SPREAD},
+    "oneOf": [{"required": ["error"]}, {"required": ["latency_ratio", "throughput_ratio", "b1_p50_ms", "throughput"]}],
+}
+
 ENTRY: dict[str, Any] = {
     "type": "object",
     "required": ["model", "kind", "profile", "status"],
     "properties": {
-        "model": {"type": "string"}, "kind": {"enum": ["torch", "onnx"]}, "profile": {"type": "string"},
+        "model": {"type": "string"}, "profile": {"type": "string"},
+        "kind": {"enum": ["torch", "onnx", "st-onnx", "model2vec"]},
         "status": {"type": "string"}, "threads": {"type": ["integer", "null"]},
         "cores": {"type": "array", "items": {"type": "integer"}}, "file": {"type": ["string", "null"]},
         "size_mb": {"type": "number"}, "cold_start_s": {"type": "number"}, "peak_rss_mb": {"type": "number"},
@@ -24,6 +35,7 @@ ENTRY: dict[str, Any] = {
         "sts_spearman": _NUMBER_OR_NULL, "retention_percent": _NUMBER_OR_NULL,
         "cosine": {"type": "object", "required": ["against", "mean", "p5"]},
         "accuracy_from": {"type": "string"},  # the profile whose run of the same file measured the scores
+        "head_to_head": HEAD_TO_HEAD,  # bench.against: ratios to that model from interleaved rounds
     },
     "if": {"properties": {"status": {"const": "ok"}}},
     "then": {"required": ["latency_batch1", "throughput", "cold_start_s", "peak_rss_mb", "size_mb"]},

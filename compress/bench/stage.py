@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from compress.bench.harness import BenchData, BenchSettings, ModelSpec, length_groups, run_bench
+from compress.bench.paired import PairedSettings
 from compress.bench.profiles import Profile, get_profile
 from compress.bench.report import Gates, write_outputs
+from compress.bench.versus import check_reference, head_to_head
 from compress.config import Config
 from compress.data import load_corpus, load_sts
 from compress.errors import ConfigError
@@ -15,10 +19,15 @@ from export.manifest import MANIFEST
 
 
 def parse_model(text: str, teacher: bool = False) -> ModelSpec:
-    """``label=path``, ``path``, or ``path:onnx/file.onnx`` (an artifact folder and one of its files)."""
+    """``label=path``, ``path``, or ``path:onnx/file.onnx``: one file of an artifact folder from compress export,
+    or of a sentence-transformers folder (a file from its own ONNX export, run by its ONNX backend)."""
     label, _, rest = text.rpartition("=") if "=" in text else ("", "", text)
     path, _, file = rest.partition(":") if ":" in rest and not Path(rest).exists() else (rest, "", "")
-    kind = "onnx" if file or (Path(path) / MANIFEST).exists() else "torch"
+    kind = "torch"
+    if (Path(path) / MANIFEST).exists():
+        kind = "onnx"
+    elif file:
+        kind = "st-onnx" if (Path(path) / "modules.json").exists() else "onnx"
     return ModelSpec(label or Path(path).name + (f":{Path(file).stem}" if file else ""), kind, path,
                      file or None, teacher)
 
@@ -29,12 +38,25 @@ def _profiles(config: Config) -> list[Profile]:
     return [get_profile(name, extra) for name in config.bench.profiles]
 
 
-GATE_KEYS = ("min_retention", "max_p95_ms", "max_size_mb")  # judged on results; not part of what is measured
+# judged on results; not part of what is measured
+GATE_KEYS = ("min_retention", "max_p95_ms", "max_size_mb", "max_latency_ratio", "min_throughput_ratio")
 
 
 def gates_from_config(config: Config, models: tuple[str, ...] | None = None) -> Gates:
     bench = config.bench
-    return Gates(bench.min_retention, dict(bench.max_p95_ms) or None, bench.max_size_mb, models)
+    return Gates(bench.min_retention, dict(bench.max_p95_ms) or None, bench.max_size_mb, models,
+                 bench.max_latency_ratio, bench.min_throughput_ratio, bench.against)
+
+
+def _head_to_head(config: Config, entries: list[dict[str, Any]], models: list[ModelSpec],
+                  profiles: list[Profile], sentences: list[str]) -> PairedSettings | None:
+    bench = config.bench
+    if not bench.against:
+        return None
+    settings = PairedSettings(rounds=bench.head_to_head_rounds, processes=bench.head_to_head_processes)
+    with tempfile.TemporaryDirectory(prefix="st-compress-paired-") as tmp:
+        head_to_head(entries, models, profiles, sentences, settings, bench.against, Path(tmp))
+    return settings
 
 
 def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
@@ -46,6 +68,8 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     models = ([parse_model(teacher, teacher=True)] if teacher else []) + gated + [parse_model(m) for m in bench.models]
     if not models:
         raise ConfigError("nothing to benchmark", "name models (compress bench MODEL ...) or set bench.models")
+    if bench.against:
+        check_reference(bench.against, models)
     profiles = _profiles(config)
     data = config.data
     corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
@@ -57,8 +81,10 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
                              throughput_seconds=bench.throughput_seconds, heldback=bench.heldback_sentences)
     entries = run_bench(models, profiles, BenchData(timing, heldback, sts, length_groups(timing)), settings,
                         config.output.progress)
+    paired = _head_to_head(config, entries, models, profiles, timing)
     gates = gates_from_config(config, tuple(m.label for m in gated) if subjects else None)
     recorded = {**settings.__dict__, "batch_sizes": list(settings.batch_sizes),
                 "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
-                                      "quant_target": p.quant_target} for p in profiles}}
+                                      "quant_target": p.quant_target} for p in profiles},
+                "head_to_head": {"against": bench.against, **asdict(paired)} if paired else None}
     return write_outputs(out_dir or Path(bench.out_dir), entries, recorded, gates, command)

@@ -23,8 +23,15 @@ Infer = Callable[[Any], np.ndarray]
 
 
 def pin(spec: dict[str, Any]) -> None:
+    """Restrict every thread of this process to the profile's cores (threads started later inherit it). Every
+    thread, not just this one: importing numpy has already started OpenBLAS's pool."""
     if spec.get("cores") and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(spec["cores"]))
+        tasks = Path("/proc/self/task")
+        for tid in [int(t) for t in os.listdir(tasks)] if tasks.exists() else [0]:
+            try:
+                os.sched_setaffinity(tid, set(spec["cores"]))
+            except ProcessLookupError:  # a thread that ended meanwhile
+                pass
     if spec.get("threads"):
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(spec["threads"])
@@ -51,8 +58,8 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
     if spec["kind"] == "st-onnx":  # sentence-transformers' own ONNX backend (its pooling runs in torch)
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(spec["path"], device="cpu", backend="onnx",
-                                    model_kwargs={"file_name": spec["file"], "provider": "CPUExecutionProvider"})
+        model = SentenceTransformer(spec["path"], device="cpu", backend="onnx", model_kwargs={
+            "file_name": spec["file"], "provider": "CPUExecutionProvider", "session_options": _ort_options(spec)})
     else:
         model = load_sentence_transformer(spec["path"], device="cpu").eval()
 
@@ -64,6 +71,17 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
             return model(features)["sentence_embedding"].numpy()
 
     return tokenize, infer
+
+
+def _ort_options(spec: dict[str, Any]) -> Any:
+    """onnxruntime session options with the profile's thread count: left to its default, onnxruntime starts a
+    worker per core of the machine and pins each to its core, escaping the affinity this process was given."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if spec.get("threads"):
+        options.intra_op_num_threads = int(spec["threads"])
+    return options
 
 
 def _onnx_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
@@ -145,6 +163,20 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     out["peak_rss_mb"] = peak_rss_mb()
     out["imported_torch"] = "torch" in sys.modules
     return out
+
+
+def spawn(module: str, spec: dict[str, Any], path: Path, timeout: float) -> tuple[Any, str | None]:
+    """Write ``spec`` to ``path``, run ``python -m module path`` in a fresh process, and return the JSON of its
+    last stdout line, or ``(None, why)``: the last line of its stderr, else its exit code."""
+    import subprocess
+
+    path.write_text(json.dumps(spec))
+    proc = subprocess.run([sys.executable, "-m", module, str(path)], capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        err = proc.stderr.strip()
+        return None, err.splitlines()[-1] if err else f"exit {proc.returncode}"
+    return json.loads(proc.stdout.strip().splitlines()[-1]), None
 
 
 def run_spec(measure_fn: Callable[[dict[str, Any]], Any]) -> None:

@@ -36,7 +36,8 @@ def _bench_rows(bench: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"model": e["model"], "profile": e["profile"], "file": runs_on(e),
                      "p50_ms": total["p50_ms"], "p95_ms": total["p95_ms"],
                      "batch32_per_s": e["throughput"].get("32"), "size_mb": e["size_mb"],
-                     "sts_test": e.get("sts_spearman"), "retention_percent": e.get("retention_percent")})
+                     "sts_test": e.get("sts_spearman"), "retention_percent": e.get("retention_percent"),
+                     "head_to_head": e.get("head_to_head")})  # bench.against: ratios from interleaved rounds
     return rows
 
 

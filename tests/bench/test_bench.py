@@ -110,6 +110,10 @@ def test_profiles_and_model_specs(tmp_path: Path) -> None:
     assert (spec.label, spec.kind, spec.path) == ("fast", "onnx", "path/to/art")
     assert spec.file == "onnx/model_qint8_avx2.onnx"
     assert parse_model("all-MiniLM-L6-v2").kind == "torch"
+    (tmp_path / "modules.json").write_text("[]")  # a sentence-transformers folder with its own ONNX export
+    st = parse_model(f"peer={tmp_path}:onnx/model_qint8_avx512_vnni.onnx")
+    assert (st.kind, st.file) == ("st-onnx", "onnx/model_qint8_avx512_vnni.onnx")
+    assert parse_model(str(tmp_path)).kind == "torch"
 
 
 def test_custom_profiles_from_the_config(tmp_path: Path) -> None:

@@ -105,3 +105,23 @@ def test_verify_catches_a_flipped_byte(release: Release, tmp_path: Path) -> None
     assert done.returncode == 1
     assert "mismatch: onnx/model_qint8_avx2.onnx" in done.stderr
     assert json.loads(done.stdout)["mismatches"] == ["onnx/model_qint8_avx2.onnx"]
+
+
+def test_head_to_head_ratio_gates_are_judged_without_measuring_again(release: Release, tmp_path: Path) -> None:
+    versus = ["--set", "bench.against=teacher", "--set", "bench.head_to_head_rounds=2",
+              "--set", "bench.head_to_head_processes=1"]
+    done = run_compress("run", "--config", str(release.config), "--out", str(tmp_path / "a"), "--json", *versus,
+                        "--set", "bench.max_latency_ratio=1000")
+    assert done.returncode == 0, done.stderr
+    stages = json.loads(done.stdout)["stages"]
+    assert stages["distill"]["reused"] and stages["export"]["reused"] and not stages["bench"]["reused"]
+    row = json.loads((tmp_path / "a" / "report.json").read_text())["metrics"]["bench"]
+    student = next(r for r in row if r["model"] == "student")
+    assert student["head_to_head"]["against"] == "teacher" and student["head_to_head"]["latency_ratio"]["median"] > 0
+    assert "## Head-to-head against teacher" in (tmp_path / "a" / "report.md").read_text()
+
+    failing = run_compress("run", "--config", str(release.config), "--out", str(tmp_path / "b"), "--json", *versus,
+                           "--set", "bench.min_throughput_ratio=1000")
+    assert failing.returncode == 1, failing.stderr
+    assert all(stage["reused"] for stage in json.loads(failing.stdout)["stages"].values())
+    assert "gate failed: student on x86-server: batch-32 throughput" in failing.stderr

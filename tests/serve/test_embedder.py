@@ -28,6 +28,21 @@ def test_picks_the_host_file_and_matches_sentence_transformers(exported) -> None
     assert embedder.threads == default_threads()  # a transformer graph: all cores up to 4 (static: one)
 
 
+def test_default_threads_follow_the_cores_the_process_may_use(exported, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from export.ort_encoder import OnnxEncoder
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)  # taskset -c 0, a 1-cpu cpuset
+    assert default_threads() == 1 and Embedder(exported.out_dir).threads == 1
+    encoder = OnnxEncoder(exported.out_dir / "onnx" / "model.onnx", exported.out_dir, 16)
+    assert encoder.threads == 1  # not onnxruntime's default: one worker pinned to each of the 8 cores
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert default_threads() == 4 and OnnxEncoder(exported.out_dir / "onnx" / "model.onnx", exported.out_dir,
+                                                  16).threads is None
+
+
 def test_order_empty_strings_truncation_and_normalize(exported) -> None:
     embedder = Embedder(exported.out_dir, target="fp32")
     texts = ["a dog.", "", "the man reads a big red book in the park near the house " * 20, "two cats."]
