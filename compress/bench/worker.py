@@ -7,6 +7,7 @@ sentence-transformers' ONNX backend and Model2Vec), and prints one JSON line of 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -28,10 +29,8 @@ def pin(spec: dict[str, Any]) -> None:
     if spec.get("cores") and hasattr(os, "sched_setaffinity"):
         tasks = Path("/proc/self/task")
         for tid in [int(t) for t in os.listdir(tasks)] if tasks.exists() else [0]:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
                 os.sched_setaffinity(tid, set(spec["cores"]))
-            except ProcessLookupError:  # a thread that ended meanwhile
-                pass
     if spec.get("threads"):
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(spec["threads"])
