@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,17 +48,26 @@ def intra_op_threads(folder: Path, requested: int | None, fallback: int | None =
     return requested or (STATIC_THREADS if is_static(folder) else fallback or _affinity_threads())
 
 
+def session_options(threads: int | None) -> Any:
+    """onnxruntime session options with ``threads`` intra-op threads, else one per core this process may use when
+    it may not use them all (else onnxruntime's default)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if count := threads or _affinity_threads():
+        options.intra_op_num_threads = count
+    return options
+
+
 class OnnxEncoder:
     def __init__(self, model_path: Path, tokenizer_dir: Path, max_length: int, threads: int | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
         self.threads = intra_op_threads(tokenizer_dir, threads)
-        if self.threads:
-            options.intra_op_num_threads = self.threads
         try:
-            self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(model_path), session_options(self.threads),
+                                                providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for a corrupt file
             raise CompressError(f"{model_path} is not a loadable ONNX model: {exc}",
                                 "re-export it (compress export)") from None

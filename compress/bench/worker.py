@@ -57,8 +57,12 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
     if spec["kind"] == "st-onnx":  # sentence-transformers' own ONNX backend (its pooling runs in torch)
         from sentence_transformers import SentenceTransformer
 
+        from export.ort_encoder import session_options
+
+        # the profile's thread count, as for our files: onnxruntime's default pool would escape the pinned cores
         model = SentenceTransformer(spec["path"], device="cpu", backend="onnx", model_kwargs={
-            "file_name": spec["file"], "provider": "CPUExecutionProvider", "session_options": _ort_options(spec)})
+            "file_name": spec["file"], "provider": "CPUExecutionProvider",
+            "session_options": session_options(spec.get("threads"))})
     else:
         model = load_sentence_transformer(spec["path"], device="cpu").eval()
 
@@ -70,17 +74,6 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
             return model(features)["sentence_embedding"].numpy()
 
     return tokenize, infer
-
-
-def _ort_options(spec: dict[str, Any]) -> Any:
-    """onnxruntime session options with the profile's thread count: left to its default, onnxruntime starts a
-    worker per core of the machine and pins each to its core, escaping the affinity this process was given."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if spec.get("threads"):
-        options.intra_op_num_threads = int(spec["threads"])
-    return options
 
 
 def _onnx_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
