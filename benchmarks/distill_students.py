@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -82,7 +83,7 @@ def main() -> None:
             f"data.max_sentences={args.sentences + 500}", "data.validation_sentences=500",
             f"train.epochs={args.epochs}", "train.eval_steps=100", "output.progress=false"]
     out = Path(args.work)
-    command = "python benchmarks/distill_students.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/distill_students.py " + shlex.join(sys.argv[1:])
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []

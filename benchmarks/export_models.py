@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -155,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     corpus = load_corpus(Path(args.data) / "corpus" / "sentences.txt.gz", max_sentences=20000, validation=500)
     sts_dev, sts_test = load_sts(Path(args.data) / "stsb" / "dev.csv"), load_sts(Path(args.data) / "stsb" / "test.csv")
-    command = "python benchmarks/export_models.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/export_models.py " + shlex.join(sys.argv[1:])
     wanted = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd"}
     machine = {"cpu": cpu_model(), "cpus": os.cpu_count(), "flags": sorted(cpu_flags() & wanted),
                "platform": platform.platform(), "calls": args.calls}

@@ -19,6 +19,7 @@ import argparse
 import itertools
 import json
 import subprocess
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=0.34)
     args = parser.parse_args()
     config = load_config(None, [], embedded_default=True)
-    doc: dict[str, Any] = {"command": "python benchmarks/layer_choice.py " + " ".join(sys.argv[1:]),
+    doc: dict[str, Any] = {"command": "python benchmarks/layer_choice.py " + shlex.join(sys.argv[1:]),
                            "epochs": args.epochs, "untrained": untrained(config)}
     with tempfile.TemporaryDirectory(prefix="layer-choice-") as tmp:
         doc["trained"] = [trained([int(i) for i in s.split(",")], args.epochs, Path(tmp))

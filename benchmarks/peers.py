@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 from compress.bench.harness import BenchData, BenchSettings, ModelSpec, length_groups, run_bench
 from compress.bench.paired import PairedSettings, ratios, run_paired
 from compress.bench.profiles import get_profile
-from compress.bench.report import machine_info, pareto_plot
+from compress.bench.report import machine_info, pareto_plot, spread
 from compress.bench.report import markdown as bench_markdown
 from compress.data import load_corpus, load_sts
 from compress.io import write_json_atomic
@@ -103,8 +104,9 @@ def models(args: argparse.Namespace) -> list[ModelSpec]:
 
 
 def without_teacher_scores(entry: dict[str, Any]) -> dict[str, Any]:
-    """The one-thread run has no teacher beside it: drop scores the harness took against its first model."""
-    return {k: v for k, v in entry.items() if k not in ("retention_percent", "cosine")}
+    """The one-thread run has no teacher beside it: its cosine is to the student's own fp32 file, not the
+    teacher's embeddings; drop it so that the column means one thing."""
+    return {k: v for k, v in entry.items() if k != "cosine"}
 
 
 def row(entries: list[dict[str, Any]], label: str, profile: str = "x86-server") -> dict[str, Any]:
@@ -172,14 +174,11 @@ def head_to_head_markdown(paired: dict[str, Any]) -> list[str]:
              f"| model | b1 p50 ms | b32 sent/s | b1 / {MINILM_INT8} | b32 / {MINILM_INT8} | b1 / {MINILM_OURS} | "
              f"b32 / {MINILM_OURS} |", "|---|---:|---:|---:|---:|---:|---:|"]
 
-    def cell(r: dict[str, float]) -> str:
-        return f"{r['median']:.2f} [{r['q1']:.2f}, {r['q3']:.2f}]"
-
     for label in paired["models"]:
         st, ours = against[MINILM_INT8][label], against[MINILM_OURS][label]
-        lines.append(f"| {label} | {st['b1_p50_ms']:.2f} | {st['throughput']:.0f} | {cell(st['latency_ratio'])} | "
-                     f"{cell(st['throughput_ratio'])} | {cell(ours['latency_ratio'])} | "
-                     f"{cell(ours['throughput_ratio'])} |")
+        cells = [spread(r, unit="") for r in (st["latency_ratio"], st["throughput_ratio"], ours["latency_ratio"],
+                                               ours["throughput_ratio"])]
+        lines.append(f"| {label} | {st['b1_p50_ms']:.2f} | {st['throughput']:.0f} | {' | '.join(cells)} |")
     return [*lines, ""]
 
 
@@ -227,7 +226,7 @@ def main() -> None:
     small = [m for m in specs if m.label.startswith(("fast", "Model2Vec", MINILM_OURS))]  # 1 thread: static graphs
     one_thread = run_bench(small, [get_profile("edge-1core")], bench_data, settings)
     entries += [without_teacher_scores(e) for e in one_thread]
-    doc = {"schema": "st-compress/peers/1", "command": "python benchmarks/peers.py " + " ".join(sys.argv[1:]),
+    doc = {"schema": "st-compress/peers/1", "command": "python benchmarks/peers.py " + shlex.join(sys.argv[1:]),
            "machine": machine_info(), "settings": {**settings.__dict__, "batch_sizes": list(settings.batch_sizes)},
            "results": entries, "gates": {"failed": []}}
     failed = [e for e in entries if e.get("status") != "ok"]

@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import subprocess
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -97,7 +98,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
-    command = "python benchmarks/serve_throughput.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/serve_throughput.py " + shlex.join(sys.argv[1:])
     info = {"artifact": str(args.artifact), "file": embedder.file, "threads": embedder.threads,
             "cpus": os.cpu_count(), "requests_per_setting": args.requests}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -56,6 +56,13 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _command_line() -> str:
+    """This invocation as a shell command to paste back (reports record it): arguments quoted where needed."""
+    import shlex
+
+    return shlex.join(["compress", *sys.argv[1:]])
+
+
 def set_quiet() -> None:
     """Warnings only; no progress bars, ours or a library's (tqdm reads TQDM_DISABLE when first imported, and
     the commands import their stages, and so tqdm, only after this)."""
@@ -97,7 +104,7 @@ def run(config: ConfigOption = None, set_: SetOption = None,
     cfg = load_config(config, set_ or [], embedded_default=True)
     from compress.run import run_pipeline
 
-    result = run_pipeline(cfg, out or Path(cfg.output.dir), "compress " + " ".join(sys.argv[1:]))
+    result = run_pipeline(cfg, out or Path(cfg.output.dir), _command_line())
     for failure in result.failed:
         typer.echo(f"gate failed: {failure}", err=True)
     status = "passed" if result.passed else "FAILED"
@@ -250,7 +257,7 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
     cfg = load_config(config, overrides)
     from compress.bench.stage import run_bench_stage
 
-    doc = run_bench_stage(cfg, "compress " + " ".join(sys.argv[1:]), out)
+    doc = run_bench_stage(cfg, _command_line(), out)
     summary = {"out_dir": str(out or cfg.bench.out_dir), "gates": doc["gates"],
                "results": [{k: e.get(k) for k in ("model", "profile", "status", "sts_spearman", "retention_percent",
                                                   "head_to_head")} for e in doc["results"]]}

@@ -348,7 +348,7 @@ def validate(config: Config) -> None:
                           "of range")
     if config.bench.latency_calls < 1 or config.bench.heldback_sentences < 1:
         raise ConfigError("config keys 'bench.latency_calls' and 'bench.heldback_sentences' must be >= 1")
-    _validate_head_to_head(config.bench)
+    _validate_bench_gates(config.bench)
     if config.data.max_sentences is not None and config.data.max_sentences < 2:
         raise ConfigError("config key 'data.max_sentences' must be >= 2 or none")
     loss = config.loss
@@ -366,7 +366,7 @@ def validate(config: Config) -> None:
         raise ConfigError("config key 'loss.task' needs 'data.sts_train' (labeled pairs)")
 
 
-def _validate_head_to_head(bench: BenchConfig) -> None:
+def _validate_bench_gates(bench: BenchConfig) -> None:
     if bench.head_to_head_rounds < 1 or bench.head_to_head_processes < 1:
         raise ConfigError("config keys 'bench.head_to_head_rounds' and 'bench.head_to_head_processes' must be >= 1")
     for key in ("max_latency_ratio", "min_throughput_ratio"):
@@ -376,3 +376,7 @@ def _validate_head_to_head(bench: BenchConfig) -> None:
         if value is not None and not bench.against:
             raise ConfigError(f"config key 'bench.{key}' is a ratio to another model, but 'bench.against' is not set",
                               "set bench.against to the label of the model to compare with (e.g. \"teacher\")")
+    if bench.min_retention is not None and not bench.teacher:
+        raise ConfigError("config key 'bench.min_retention' is a share of the teacher's STS score, but 'bench.teacher' "
+                          "is none", "name a teacher (bench.teacher, --teacher) or drop the gate "
+                          "(--set bench.min_retention=none)")

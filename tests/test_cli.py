@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from compress.cli import app
@@ -113,3 +114,14 @@ def test_quiet_silences_library_progress_bars_too() -> None:
     env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_reports_record_a_command_that_pastes_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+    import sys
+
+    from compress.cli import _command_line
+
+    argv = ["bench", "MiniLM int8=st/minilm:onnx/model_qint8_avx512_vnni.onnx", "--against", "MiniLM int8"]
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/compress", *argv])
+    assert shlex.split(_command_line()) == ["compress", *argv]

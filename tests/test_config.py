@@ -47,6 +47,7 @@ def test_override_plain_string_value() -> None:
     ("[student]\nkeep_layers = [0, \"x\"]\n", "'student.keep_layers[1]' must be an integer"),
     ("student = 3\n", "must be a table"),
     ("[loss]\ntask = 1\n[data]\nsts_train = \"none\"\n", "'loss.task' needs 'data.sts_train'"),
+    ("[bench]\nteacher = \"none\"\nmin_retention = 90\n", "'bench.min_retention' is a share of the teacher's"),
 ])
 def test_errors_name_the_key(tmp_path: Path, text: str, needle: str) -> None:
     with pytest.raises(ConfigError) as info:

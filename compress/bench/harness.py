@@ -129,9 +129,10 @@ def _fp32_of(entries: list[dict[str, Any]], i: int, embeddings: dict[int, np.nda
 
 
 def add_accuracy(entries: list[dict[str, Any]], embeddings: dict[int, np.ndarray], models: list[ModelSpec]) -> None:
-    """Retention vs the teacher's STS, cosine to the teacher's embeddings (else to the same artifact's fp32)."""
+    """Retention vs the teacher's STS, cosine to the teacher's embeddings (else to the same artifact's fp32).
+    Without a teacher there is no retention: no other model's score is a stand-in for it."""
     by_label = {m.label: m for m in models}
-    teacher_label = next((m.label for m in models if m.teacher), models[0].label)
+    teacher_label = next((m.label for m in models if m.teacher), None)
     for i, entry in enumerate(entries):
         if i not in embeddings:
             continue

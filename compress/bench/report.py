@@ -41,7 +41,9 @@ def check_gates(entries: list[dict[str, Any]], gates: Gates) -> list[str]:
             continue
         who = f"{e['model']} on {e['profile']}"
         retention = e.get("retention_percent")
-        if gates.min_retention is not None and retention is not None and retention < gates.min_retention:
+        if gates.min_retention is not None and retention is None:
+            failed.append(f"{who}: retention not measured (the teacher or the STS scores are missing)")
+        elif gates.min_retention is not None and retention < gates.min_retention:
             failed.append(f"{who}: retention {retention:.2f}% < {gates.min_retention}%")
         limits = gates.max_p95_ms or {}
         limit = limits.get(e["profile"], limits.get("*"))
@@ -117,8 +119,9 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _spread(r: dict[str, float]) -> str:
-    return f"{r['median']:.2f}x [{r['q1']:.2f}, {r['q3']:.2f}]"
+def spread(r: dict[str, float], unit: str = "x") -> str:
+    """A head-to-head ratio: median [quartiles] over the rounds."""
+    return f"{r['median']:.2f}{unit} [{r['q1']:.2f}, {r['q3']:.2f}]"
 
 
 def head_to_head_markdown(doc: dict[str, Any]) -> list[str]:
@@ -142,7 +145,7 @@ def head_to_head_markdown(doc: dict[str, Any]) -> list[str]:
             lines.append(f"| {e['model']} | {e['profile']} | {h['error']} | | | |")
         else:
             lines.append(f"| {e['model']} | {e['profile']} | {h['b1_p50_ms']:.2f} | {h['throughput']:.0f} | "
-                         f"{_spread(h['latency_ratio'])} | {_spread(h['throughput_ratio'])} |")
+                         f"{spread(h['latency_ratio'])} | {spread(h['throughput_ratio'])} |")
     return lines
 
 

@@ -94,6 +94,9 @@ def test_gates_per_profile_latency_and_retention() -> None:
     entry = {"model": "m", "profile": "edge-1core", "status": "ok", "size_mb": 10.0, "retention_percent": 98.0,
              "latency_batch1": {"total": {"p95_ms": 12.0}}}
     assert check_gates([entry], Gates(min_retention=99.0)) == ["m on edge-1core: retention 98.00% < 99.0%"]
+    unscored = {k: v for k, v in entry.items() if k != "retention_percent"}  # the teacher failed, or no STS file
+    assert check_gates([unscored], Gates(min_retention=50.0)) == [
+        "m on edge-1core: retention not measured (the teacher or the STS scores are missing)"]
     assert check_gates([entry], Gates(max_p95_ms={"edge-1core": 10})) == [
         "m on edge-1core: batch-1 p95 12.00 ms > 10 ms"]
     assert check_gates([entry], Gates(max_p95_ms={"x86-server": 10})) == []

@@ -44,6 +44,9 @@ def test_bench_against_a_model_adds_head_to_head_ratios_and_gates_them(config_to
     jsonschema.validate(doc, BENCH_SCHEMA)
     fp32, int8 = doc["results"]
     assert "head_to_head" not in fp32  # the reference itself
+    # no teacher, so no retention (not a share of the first model's score); cosine to the same artifact's fp32
+    assert "retention_percent" not in fp32 and "retention_percent" not in int8
+    assert int8["cosine"]["against"] == "fp32 student"
     versus_fp32 = int8["head_to_head"]
     assert (versus_fp32["against"], versus_fp32["rounds"], versus_fp32["processes"]) == ("fp32", 2, 1)
     assert versus_fp32["latency_ratio"]["q1"] <= versus_fp32["latency_ratio"]["median"] <= \
