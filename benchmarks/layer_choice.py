@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import subprocess
 import shlex
+import subprocess
 import sys
 import tempfile
 from pathlib import Path

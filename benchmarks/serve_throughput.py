@@ -13,9 +13,9 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import socket
 import subprocess
-import shlex
 import sys
 import time
 from pathlib import Path
