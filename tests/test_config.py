@@ -71,3 +71,20 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
 def test_bad_override_syntax() -> None:
     with pytest.raises(ConfigError, match="is not key=value"):
         load_config(None, ["train.epochs"])
+
+
+CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_tiers_share_the_teacher_cache_and_write_their_own_folder(path: Path) -> None:
+    recipe, tier = load_config(embedded_default=True), load_config(path)
+    assert tier.output.dir != recipe.output.dir and tier.output.cache_dir == recipe.output.cache_dir
+    assert (tier.teacher, tier.data.corpus, tier.data.max_sentences, tier.data.validation_sentences,
+            tier.data.seed) == (recipe.teacher, recipe.data.corpus, recipe.data.max_sentences,
+                                recipe.data.validation_sentences, recipe.data.seed)
+    assert tier.data.sts_dev == recipe.data.sts_dev and tier.data.sts_test == recipe.data.sts_test
+
+
+def test_configs_are_found() -> None:
+    assert {p.name for p in CONFIGS} >= {"fast.toml", "accurate.toml"}
