@@ -20,7 +20,7 @@ from pathlib import Path
 
 from compress.config import load_config
 from compress.distill import distill
-from compress.io import write_json_atomic
+from compress.io import write_json_atomic, write_text_atomic
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -91,7 +91,7 @@ def main() -> None:
         rows.append(run(name, STUDENTS[name], base, out))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         write_json_atomic(RESULTS / "distill_students.json", {"command": command, "machine": machine, "results": rows})
-        (RESULTS / "distill_students.md").write_text(markdown(rows, command))
+        write_text_atomic(RESULTS / "distill_students.md", markdown(rows, command))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import numpy as np
 from compress.config import ExportConfig, Target
 from compress.data import load_corpus, load_sts
 from compress.data.sts import StsPairs
-from compress.io import write_json_atomic
+from compress.io import write_json_atomic, write_text_atomic
 from compress.metrics import sts_spearman, sts_spearman_from_embeddings
 from compress.models import resolve_model
 from export.ort_encoder import OnnxEncoder
@@ -168,7 +168,7 @@ def main() -> None:
         rows += bench_model(name, args, corpus.validation, sts_dev, sts_test)
         RESULTS.mkdir(parents=True, exist_ok=True)
         write_json_atomic(RESULTS / "export_models.json", {"command": command, "machine": machine, "rows": rows})
-        (RESULTS / "export_models.md").write_text(markdown(rows, command, machine))
+        write_text_atomic(RESULTS / "export_models.md", markdown(rows, command, machine))
 
 
 if __name__ == "__main__":

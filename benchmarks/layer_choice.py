@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from compress.config import Config, load_config
-from compress.io import write_json_atomic
+from compress.io import write_json_atomic, write_text_atomic
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def main() -> None:
                           for s in args.train.split(";")]
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_json_atomic(RESULTS / "layer_choice.json", doc)
-    (RESULTS / "layer_choice.md").write_text(markdown(doc))
+    write_text_atomic(RESULTS / "layer_choice.md", markdown(doc))
 
 
 if __name__ == "__main__":

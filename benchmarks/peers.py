@@ -38,7 +38,7 @@ from compress.bench.profiles import get_profile
 from compress.bench.report import machine_info, pareto_plot, spread
 from compress.bench.report import markdown as bench_markdown
 from compress.data import load_corpus, load_sts
-from compress.io import write_json_atomic
+from compress.io import write_json_atomic, write_text_atomic
 from compress.models import mpnet_path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -200,7 +200,7 @@ def write(doc: dict[str, Any]) -> None:
               "corpus sentences, tokenization included; throughput: batches of 32 and 128. On edge-1core no "
               "teacher runs beside the models, so no retention or cosine there. What fell short, why, and what "
               "would reach it: README, 'The default recipe and the fast tier'.", ""]
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+    write_text_atomic(ROOT / "BENCHMARKS.md", "\n".join(lines))
 
 
 def main() -> None:

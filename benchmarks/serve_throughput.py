@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 
 from compress.data import load_corpus
-from compress.io import write_json_atomic
+from compress.io import write_json_atomic, write_text_atomic
 from serve.embedder import Embedder
 
 RESULTS = Path(__file__).parent / "results"
@@ -109,7 +109,7 @@ def main() -> None:
              "| mode | concurrency | requests/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {r['mode']} | {r['concurrency']} | {r['requests_per_s']:.1f} | {r['p50_ms']:.2f} "
               f"| {r['p99_ms']:.2f} |" for r in rows]
-    (RESULTS / "serve_throughput.md").write_text("\n".join(lines) + "\n")
+    write_text_atomic(RESULTS / "serve_throughput.md", "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
