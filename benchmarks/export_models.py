@@ -29,9 +29,9 @@ from compress.data.sts import StsPairs
 from compress.io import write_json_atomic, write_text_atomic
 from compress.metrics import sts_spearman, sts_spearman_from_embeddings
 from compress.models import resolve_model
-from export.ort_encoder import OnnxEncoder
+from export.artifact.encoder import OnnxEncoder
+from export.artifact.host import cpu_flags, cpu_model
 from export.pipeline import export_artifact
-from serve.host import cpu_flags, cpu_model
 
 RESULTS = Path(__file__).parent / "results"
 

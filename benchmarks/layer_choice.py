@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--train", default="0,2,3,5;0,2,4,5;0,1,4,5", help="subsets to train, ';'-separated")
     parser.add_argument("--epochs", type=float, default=0.34)
     args = parser.parse_args()
-    config = load_config(None, [], embedded_default=True)
+    config = load_config(None, [])
     doc: dict[str, Any] = {"command": "python benchmarks/layer_choice.py " + shlex.join(sys.argv[1:]),
                            "epochs": args.epochs, "untrained": untrained(config)}
     with tempfile.TemporaryDirectory(prefix="layer-choice-") as tmp:

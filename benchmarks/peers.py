@@ -12,13 +12,15 @@ compare like with like:
 - our default and fast releases (``compress run`` output folders): fp32 and int8 ONNX.
 
 Then a head-to-head run (``compress.bench.paired``): the default student int8 and both MiniLM int8 files in one
-process, measured in interleaved rounds in several fresh processes; issue 7's latency ratios are the medians of
-the per-round ratios (one subprocess per model swings 25-80% at batch 1 on this VM, more than the margins).
+process, measured in interleaved rounds in several fresh processes; the latency targets are the medians of the
+per-round ratios (one subprocess per model swings 25-80% at batch 1 on a small shared machine, more than the
+margins).
 
 Reproduce (repo root, after scripts/setup.sh, on an otherwise idle machine; the exports are made when missing):
     .venv/bin/compress run                                    # default recipe -> runs/release
     .venv/bin/compress run --config configs/fast.toml         # fast tier      -> runs/fast
     .venv/bin/python benchmarks/peers.py --data ../shared/data
+    .venv/bin/python benchmarks/peers.py --render     # BENCHMARKS.md and the plot again from peers.json
 
 Writes BENCHMARKS.md, benchmarks/results/peers.json and benchmarks/results/peers.png.
 """
@@ -32,11 +34,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from compress.bench.harness import BenchData, BenchSettings, ModelSpec, length_groups, run_bench
+from compress.bench.harness import BenchData, ModelSpec, length_groups, recorded_settings, run_bench
 from compress.bench.paired import PairedSettings, ratios, run_paired
 from compress.bench.profiles import get_profile
-from compress.bench.report import machine_info, pareto_plot, spread
-from compress.bench.report import markdown as bench_markdown
+from compress.bench.report import machine_info, machine_line, pareto_plot, results_markdown, spread
+from compress.config import BenchConfig
 from compress.data import load_corpus, load_sts
 from compress.io import write_json_atomic, write_text_atomic
 from compress.models import mpnet_path
@@ -186,11 +188,11 @@ def write(doc: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_json_atomic(RESULTS / "peers.json", doc)
     pareto_plot(doc["results"], RESULTS / "peers.png")
-    table = bench_markdown(doc).split("Machine:", 1)[1].rsplit("Gates:", 1)[0].strip()
     lines = ["# Benchmarks: the default and fast students against their peers", "",
              f"Command: `{doc['command']}` (after `compress run` and `compress run --config configs/fast.toml`).",
-             "", "Machine:" + table, "", "![accuracy vs latency](benchmarks/results/peers.png)", "",
-             "## Issue 7 targets", "", "| target | measured | met | separate processes |", "|---|---:|---|---:|"]
+             "", machine_line(doc["machine"]), "", *results_markdown(doc, gates=False), "",
+             "![accuracy vs latency](benchmarks/results/peers.png)", "",
+             "## Targets", "", "| target | measured | met | separate processes |", "|---|---:|---|---:|"]
     lines += [f"| {c['target']} | {c['value']:.3g} | {'yes' if c['met'] else 'NO'} |"
               + (f" {c['separate_processes']:.3g} |" if "separate_processes" in c else " |") for c in doc["targets"]]
     lines += ["", "Latency ratios: the head-to-head medians below; 'separate processes' is the same ratio from the "
@@ -214,11 +216,16 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--paired-processes", type=int, default=5, help="head-to-head: fresh processes")
     parser.add_argument("--paired-rounds", type=int, default=20, help="head-to-head: rounds per process")
+    parser.add_argument("--render", action="store_true", help="write BENCHMARKS.md and peers.png from the saved "
+                        "benchmarks/results/peers.json, measuring nothing")
     args = parser.parse_args()
+    if args.render:
+        write(json.loads((RESULTS / "peers.json").read_text()))
+        return
     data = Path(args.data)
     corpus = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=30000, validation=1000)
-    settings = BenchSettings(latency_calls=args.calls, warmup=50, throughput_batches=8, heldback=256,
-                             throughput_seconds=2.0)
+    settings = BenchConfig(latency_calls=args.calls, warmup=50, throughput_batches=8, heldback_sentences=256,
+                           throughput_seconds=2.0)
     bench_data = BenchData(corpus.validation, corpus.validation[:256], load_sts(data / "stsb" / "test.csv"),
                            length_groups(corpus.validation))
     specs = models(args)
@@ -227,7 +234,7 @@ def main() -> None:
     one_thread = run_bench(small, [get_profile("edge-1core")], bench_data, settings)
     entries += [without_teacher_scores(e) for e in one_thread]
     doc = {"schema": "st-compress/peers/1", "command": "python benchmarks/peers.py " + shlex.join(sys.argv[1:]),
-           "machine": machine_info(), "settings": {**settings.__dict__, "batch_sizes": list(settings.batch_sizes)},
+           "machine": machine_info(), "settings": recorded_settings(settings),
            "results": entries, "gates": {"failed": []}}
     failed = [e for e in entries if e.get("status") != "ok"]
     if failed:  # keep what was measured; say which model could not be

@@ -81,8 +81,8 @@ def cached_embeddings(sentences: Sequence[str], encode: EncodeFn, key: CacheKey,
     if dim is not None:
         array = np.memmap(data_path, dtype=np.float32, mode="r+", shape=(len(sentences), dim))
         log.info("teacher embeddings: resuming at chunk %d of %d", done + 1, n_chunks)
-    bar = progress_bar(total=len(sentences), desc="teacher embeddings", enabled=show_progress)
-    bar.update(min(done * chunk_size, len(sentences)))
+    bar = progress_bar(total=len(sentences), desc="teacher embeddings", enabled=show_progress,
+                       initial=min(done * chunk_size, len(sentences)))
     for chunk in range(done, n_chunks):
         start, stop = chunk * chunk_size, min((chunk + 1) * chunk_size, len(sentences))
         vectors = np.asarray(encode(list(sentences[start:stop])), dtype=np.float32)

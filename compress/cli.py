@@ -25,6 +25,7 @@ SetOption = Annotated[list[str] | None, typer.Option("--set", help="Override a c
 
 
 INTERNAL_ERROR = 3
+DEFAULT_STUDENT_DIR = Path("runs/student")
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Warnings only, no progress bars (CI logs).")]
 
 
@@ -101,7 +102,7 @@ def run(config: ConfigOption = None, set_: SetOption = None,
         set_quiet()
     from compress.config import load_config
 
-    cfg = load_config(config, set_ or [], embedded_default=True)
+    cfg = load_config(config, set_ or [])
     from compress.run import run_pipeline
 
     result = run_pipeline(cfg, out or Path(cfg.output.dir), _command_line())
@@ -120,7 +121,9 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
     """Write the default recipe as a commented config file to edit (compress run --config PATH)."""
     from compress.defaults import default_config_text
     from compress.io import write_text_atomic
+    from compress.preflight import check_output_file
 
+    check_output_file(path, "config file")
     if path.exists() and not force:
         raise CompressError(f"{path} already exists", "pass --force to overwrite it, or choose another path")
     write_text_atomic(path, default_config_text())
@@ -130,12 +133,16 @@ def init(path: Annotated[Path, typer.Argument(help="Where to write the config.")
 @app.command()
 @handle_errors
 def distill(config: ConfigOption = None, set_: SetOption = None,
-            out: Annotated[Path | None, typer.Option("--out", help="Student folder (default: output.dir).")] = None,
+            out: Annotated[Path, typer.Option("--out", help="Student folder to write.")] = DEFAULT_STUDENT_DIR,
             ) -> None:
     """Distill the teacher into a student: a sentence-transformers folder plus distill_report.json."""
     from compress.config import load_config
+    from compress.preflight import check_config_inputs, check_output_dir
 
     cfg = load_config(config, set_ or [])
+    check_output_dir(out, "student folder (--out)")
+    check_output_dir(Path(cfg.output.cache_dir), "output.cache_dir")
+    check_config_inputs(cfg)
     from compress.distill import distill as run_distill
 
     result = run_distill(cfg, out)
@@ -150,8 +157,11 @@ def check_config(config: ConfigOption = None, set_: SetOption = None) -> None:
     """Validate a config and print it resolved, with every default filled in (without --config: the default
     recipe that compress run uses)."""
     from compress.config import load_config
+    from compress.preflight import check_config_inputs
 
-    typer.echo(json.dumps(load_config(config, set_ or [], embedded_default=True).to_dict(), indent=2))
+    cfg = load_config(config, set_ or [])
+    check_config_inputs(cfg)
+    typer.echo(json.dumps(cfg.to_dict(), indent=2))
 
 
 @app.command("export")
@@ -174,6 +184,10 @@ def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-tran
     if static:
         overrides.append("export.static=true")
     cfg = load_config(config, overrides)
+    from compress.preflight import check_data_files, check_output_dir
+
+    check_output_dir(out_dir, "artifact folder")
+    check_data_files(cfg)
     from export.stage import run_export
 
     result = run_export(cfg, student_dir, out_dir)
@@ -188,13 +202,19 @@ def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-tran
 @handle_errors
 def verify(artifact_dir: Annotated[Path, typer.Argument(help="An artifact folder with manifest.json.")]) -> None:
     """Re-check every sha256 in an artifact's manifest; exit 1 on any mismatch."""
-    from export.manifest import read_manifest
-    from export.manifest import verify as verify_folder
+    from export.artifact.manifest import MANIFEST, read_manifest
+    from export.artifact.manifest import verify as verify_folder
 
-    bad = verify_folder(artifact_dir)
+    if not (artifact_dir / MANIFEST).is_file():  # not an artifact at all: bad input, not a failed check
+        raise CompressError(f"{artifact_dir} has no {MANIFEST}" if artifact_dir.is_dir()
+                            else f"{artifact_dir} is not a folder",
+                            "pass an artifact folder written by compress export or compress run")
+    try:
+        status, bad = read_manifest(artifact_dir).get("status"), verify_folder(artifact_dir)
+    except CompressError as exc:  # a damaged manifest fails the check: it cannot vouch for any file
+        status, bad = None, [f"manifest.json ({exc.message})"]
     for name in bad:
         typer.echo(f"mismatch: {name}", err=True)
-    status = (read_manifest(artifact_dir) or {}).get("status")
     typer.echo(json.dumps({"artifact": str(artifact_dir), "ok": not bad, "mismatches": bad, "status": status}))
     if bad:
         raise typer.Exit(1)
@@ -204,20 +224,21 @@ def verify(artifact_dir: Annotated[Path, typer.Argument(help="An artifact folder
 @handle_errors
 def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from compress export.")],
           host: Annotated[str, typer.Option(help="Bind address (loopback unless you say otherwise).")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+          port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8080,
           target: Annotated[str, typer.Option(help="auto, fp32, avx2, avx512, avx512_vnni or arm64.")] = "auto",
           threads: Annotated[int | None, typer.Option(
               help="onnxruntime threads (default: cores, at most 4; static models 1).")] = None,
           api_key: Annotated[str | None, typer.Option(envvar="ST_COMPRESS_API_KEY",
                                                       help="Require 'Authorization: Bearer KEY'.")] = None,
-          max_items: Annotated[int, typer.Option(help="Most input items per request (422 beyond).")] = 256,
-          max_chars: Annotated[int, typer.Option(help="Most characters per item (422 beyond).")] = 8192,
-          max_body_bytes: Annotated[int, typer.Option(help="Largest request body (413 beyond).")] = 1 << 20,
-          max_queue: Annotated[int, typer.Option(help="Most queued texts before 503.")] = 1024) -> None:
+          max_items: Annotated[int, typer.Option(help="Most input items per request (422 beyond).", min=1)] = 256,
+          max_chars: Annotated[int, typer.Option(help="Most characters per item (422 beyond).", min=1)] = 8192,
+          max_body_bytes: Annotated[int, typer.Option(help="Largest request body (413 beyond).", min=1)] = 1 << 20,
+          max_queue: Annotated[int, typer.Option(help="Most queued texts before 503.", min=1)] = 1024) -> None:
     """Serve an artifact: OpenAI-compatible POST /v1/embeddings, GET /health, /info, /metrics (no torch)."""
     from serve.app import ServerSettings
-    from serve.server import build_server
+    from serve.server import build_server, check_bind
 
+    check_bind(host, port)
     settings = ServerSettings(max_body_bytes=max_body_bytes, max_items=max_items, max_chars=max_chars,
                               api_key=api_key, max_queue=max_queue)
     build_server(artifact, host, port, target, threads, settings).run()
@@ -228,7 +249,8 @@ def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from
 def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, path, or artifact:onnx/file.onnx")]
           = None,
           profiles: Annotated[str | None, typer.Option(help="Comma-separated profile names.")] = None,
-          teacher: Annotated[str | None, typer.Option(help="Teacher spec ('none' to skip).")] = None,
+          teacher: Annotated[str | None, typer.Option(
+              help="Teacher spec ('none': no teacher, and so no retention gate from the default recipe).")] = None,
           data: Annotated[Path | None, typer.Option(help="Data folder with corpus/ and stsb/.")] = None,
           out: Annotated[Path | None, typer.Option(help="Output folder (default bench.out_dir).")] = None,
           against: Annotated[str | None, typer.Option(
@@ -249,12 +271,19 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
         overrides.append("bench.profiles=" + json.dumps([p.strip() for p in profiles.split(",") if p.strip()]))
     if teacher:
         overrides.append("bench.teacher=" + json.dumps(teacher))
+        if teacher.lower() == "none" and config is None and not any(o.startswith("bench.min_retention") for o in
+                                                                    overrides):
+            overrides.append("bench.min_retention=none")  # the recipe's gate is a share of the teacher's score
     if against:
         overrides.append("bench.against=" + json.dumps(against))
     if data:
         overrides += [f"data.corpus={json.dumps(str(data / 'corpus' / 'sentences.txt.gz'))}",
                       f"data.sts_test={json.dumps(str(data / 'stsb' / 'test.csv'))}"]
     cfg = load_config(config, overrides)
+    from compress.preflight import check_data_files, check_output_dir
+
+    check_output_dir(out or Path(cfg.bench.out_dir), "benchmark folder (--out / bench.out_dir)")
+    check_data_files(cfg)
     from compress.bench.stage import run_bench_stage
 
     doc = run_bench_stage(cfg, _command_line(), out)

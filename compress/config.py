@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -246,6 +247,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             ) from None
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key '{key}' must be a finite number, got {value!r}")
     if tp is bool and not isinstance(value, bool):
         raise ConfigError(f"config key '{key}' must be true or false, got {value!r}")
     if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -298,85 +301,33 @@ def apply_overrides(table: dict[str, Any], overrides: list[str]) -> dict[str, An
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory", "pass a TOML file to --config (compress init writes "
+                          "one)")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist", "pass an existing TOML file to --config") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None,
-                embedded_default: bool = False) -> Config:
-    """``path`` (TOML), else the embedded default recipe when ``embedded_default``, else the dataclass defaults."""
-    if path is None and embedded_default:
-        from compress.defaults import default_config_text
+def recipe_table() -> dict[str, Any]:
+    """The embedded default recipe (``compress/defaults/default.toml``) as a TOML table."""
+    from compress.defaults import default_config_text
 
-        table = tomllib.loads(default_config_text())
-    else:
-        table = read_toml(path) if path else {}
+    return tomllib.loads(default_config_text())
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:
+    """``path`` (TOML; a key it omits takes the dataclass default), else the embedded default recipe: every
+    command without ``--config`` runs the same recipe as ``compress run``."""
+    table = read_toml(path) if path is not None else recipe_table()
     table = apply_overrides(table, overrides or [])
     config: Config = _build(Config, table, "")
+    from compress.config_checks import validate
+
     validate(config)
     return config
-
-
-def validate(config: Config) -> None:
-    """Cross-field checks that the types alone do not catch."""
-    checks = [
-        (config.train.epochs > 0, "train.epochs", "must be > 0"),
-        (config.train.batch_size >= 2, "train.batch_size", "must be >= 2"),
-        (config.train.learning_rate > 0, "train.learning_rate", "must be > 0"),
-        (config.train.eval_steps >= 1, "train.eval_steps", "must be >= 1"),
-        (config.teacher.batch_size >= 1, "teacher.batch_size", "must be >= 1"),
-        (config.teacher.chunk_size >= 1, "teacher.chunk_size", "must be >= 1"),
-        (config.student.num_layers >= 1, "student.num_layers", "must be >= 1"),
-        (config.data.validation_sentences >= 0, "data.validation_sentences", "must be >= 0"),
-        (config.loss.temperature > 0, "loss.temperature", "must be > 0"),
-        ((config.loss.temperature_end or 1) > 0, "loss.temperature_end", "must be > 0"),
-        (config.loss.relation_heads >= 1, "loss.relation_heads", "must be >= 1"),
-    ]
-    for ok, key, what in checks:
-        if not ok:
-            raise ConfigError(f"config key '{key}' {what}")
-    export = config.export
-    if not export.targets or len(set(export.targets)) != len(export.targets):
-        raise ConfigError("config key 'export.targets' must list distinct targets",
-                          "allowed values: " + ", ".join(t.value for t in Target))
-    if not 0 < export.min_retention <= 100 or not 0 < export.parity_min_cosine <= 1:
-        raise ConfigError("config keys 'export.min_retention' (0..100] and 'export.parity_min_cosine' (0..1] are out "
-                          "of range")
-    if config.bench.latency_calls < 1 or config.bench.heldback_sentences < 1:
-        raise ConfigError("config keys 'bench.latency_calls' and 'bench.heldback_sentences' must be >= 1")
-    _validate_bench_gates(config.bench)
-    if config.data.max_sentences is not None and config.data.max_sentences < 2:
-        raise ConfigError("config key 'data.max_sentences' must be >= 2 or none")
-    loss = config.loss
-    weights = {"mse": loss.mse, "cosine": loss.cosine, "similarity": loss.similarity, "task": loss.task,
-               "hidden": loss.hidden, "attention": loss.attention}
-    for name, weight in weights.items():
-        if weight < 0:
-            raise ConfigError(f"config key 'loss.{name}' must be >= 0 (a weight)")
-    if sum(weights.values()) == 0:
-        raise ConfigError("all loss weights are 0", "set at least one of loss.mse, loss.cosine, ... above 0")
-    if config.student.kind is StudentKind.STATIC and (loss.hidden > 0 or loss.attention > 0):
-        raise ConfigError("config keys 'loss.hidden' and 'loss.attention' need transformer layers; a static student "
-                          "has none", "set them to 0, or choose student.kind = 'pruned' or 'pretrained'")
-    if loss.task > 0 and not config.data.sts_train:
-        raise ConfigError("config key 'loss.task' needs 'data.sts_train' (labeled pairs)")
-
-
-def _validate_bench_gates(bench: BenchConfig) -> None:
-    if bench.head_to_head_rounds < 1 or bench.head_to_head_processes < 1:
-        raise ConfigError("config keys 'bench.head_to_head_rounds' and 'bench.head_to_head_processes' must be >= 1")
-    for key in ("max_latency_ratio", "min_throughput_ratio"):
-        value = getattr(bench, key)
-        if value is not None and value <= 0:
-            raise ConfigError(f"config key 'bench.{key}' must be > 0 (a ratio)")
-        if value is not None and not bench.against:
-            raise ConfigError(f"config key 'bench.{key}' is a ratio to another model, but 'bench.against' is not set",
-                              "set bench.against to the label of the model to compare with (e.g. \"teacher\")")
-    if bench.min_retention is not None and not bench.teacher:
-        raise ConfigError("config key 'bench.min_retention' is a share of the teacher's STS score, but 'bench.teacher' "
-                          "is none", "name a teacher (bench.teacher, --teacher) or drop the gate "
-                          "(--set bench.min_retention=none)")

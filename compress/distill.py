@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,9 @@ import numpy as np
 from compress.cache import teacher_embeddings, teacher_key
 from compress.config import Config
 from compress.data import Corpus, StsPairs, load_corpus, load_sts
-from compress.io import replace_dir, write_json_atomic
+from compress.handoff import KEY as HANDOFF
+from compress.handoff import REPORT_NAME, Handoff
+from compress.io import building_dir, write_json_atomic
 from compress.losses import build_losses
 from compress.models import has_normalize, load_sentence_transformer
 from compress.precision import resolve
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REPORT_NAME = "distill_report.json"
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def _optional_sts(path: str | None) -> StsPairs | None:
     return load_sts(Path(path)) if path else None
 
 
-def distill(config: Config, out_dir: Path | None = None) -> DistillResult:
+def distill(config: Config, out_dir: Path) -> DistillResult:
     """Load the teacher and the data named in ``config``, then distill (see ``distill_from_model``)."""
     data = config.data
     corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
@@ -61,7 +60,7 @@ def distill(config: Config, out_dir: Path | None = None) -> DistillResult:
     teacher = load_sentence_transformer(config.teacher.model, config.train.device, config.teacher.trust_remote_code)
     if config.teacher.max_seq_length:
         teacher.max_seq_length = config.teacher.max_seq_length
-    return distill_from_model(teacher, corpus, sts, config, out_dir or Path(config.output.dir))
+    return distill_from_model(teacher, corpus, sts, config, out_dir)
 
 
 def _work_dir(config: Config, corpus_hash: str, teacher_digest: str) -> Path:
@@ -93,7 +92,7 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
         normalize = has_normalize(student)
         train_targets = built.pca.transform(train_targets, normalize)
         val_targets = built.pca.transform(val_targets, normalize)
-    distill_loss, task_loss = build_losses(config.loss, student, teacher)
+    distill_loss, task_loss = build_losses(config.loss, student, teacher, built.teacher_layers)
     data = TrainData(corpus.train, train_targets, corpus.validation, val_targets, sts.dev, sts.train)
     work_dir = _work_dir(config, fingerprint, teacher_key(teacher, fingerprint, precision).digest())
     outcome = train_student(student, distill_loss, task_loss, data, config.train, work_dir)
@@ -101,20 +100,15 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
         distill_loss.student_taps.remove()
     report = build_report(teacher, built, data, sts.dev, sts.test, outcome, config, cache_dir)
     report["timing"] = {"teacher_embedding_seconds": teacher_seconds, "wall_seconds": time.perf_counter() - start}
+    report[HANDOFF] = Handoff(corpus.validation, config.student.kind.value, built.teacher_layers).to_dict()
     _save_atomic(student, built.pca, report, out_dir)
     return DistillResult(out_dir, out_dir / REPORT_NAME, report, work_dir)
 
 
 def _save_atomic(student: SentenceTransformer, pca: Any, report: dict[str, Any], out_dir: Path) -> None:
     """Write the student folder and report beside ``out_dir``, then rename it into place."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
+    with building_dir(out_dir) as tmp:
         student.save(str(tmp))
         if pca is not None:
             pca.save(tmp)
         write_json_atomic(tmp / REPORT_NAME, report)
-        replace_dir(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,10 +1,13 @@
-"""Atomic file writes: a temporary file beside the target, then a rename."""
+"""Atomic writes: a file or a whole folder is built under a temporary name beside its target, then renamed."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -27,3 +30,26 @@ def replace_dir(tmp: Path, dest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, dest)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def building_dir(dest: Path) -> Iterator[Path]:
+    """Yield an empty folder with a hidden temporary name beside ``dest``; when the block ends without an error,
+    swap it in for ``dest`` (an earlier ``dest`` is replaced), else delete it. The folder gets the usual
+    permissions (``0777`` less the umask), not the owner-only ``0700`` of a temporary folder: the artifact is
+    meant to be handed to others."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.tmp-"))
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        yield tmp
+        replace_dir(tmp, dest)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

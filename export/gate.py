@@ -11,7 +11,7 @@ from typing import Any
 
 from compress.data.sts import StsPairs
 from compress.metrics import cosine_summary, sts_spearman_from_embeddings
-from export.ort_encoder import OnnxEncoder
+from export.artifact.encoder import OnnxEncoder
 from export.presets import QuantPreset
 from export.sensitivity import attention_with_bias, edge_layer_matmuls, embedding_lookups, node_errors
 

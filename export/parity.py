@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compress.metrics import cosines
-from export.ort_encoder import OnnxEncoder
+from export.artifact.encoder import OnnxEncoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -1,18 +1,13 @@
 """Export stage: sentence-transformers folder -> self-contained artifact folder with fp32, optimized and int8 ONNX.
 
-Layout (what sentence-transformers' ONNX backend expects): the student's config, tokenizer and module folders at
-the top (not its PyTorch weights), ``onnx/model.onnx`` (fp32), ``onnx/model_optimized.onnx`` (when fusions
-apply), ``onnx/model_qint8_<target>.onnx`` with ``onnx/model_qint8_<target>.json`` (its settings and scores),
-optionally ``onnx/model_qdq_<target>.onnx`` (static), then ``export_report.json`` and ``manifest.json``.
-The folder is built under a temporary name beside ``out_dir`` and renamed when complete.
+The layout is ``export.artifact.layout``'s. The folder is built under a temporary name beside ``out_dir`` and
+renamed when complete.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,23 +16,30 @@ from compress.config import ExportConfig
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
 from compress.faults import crash_point
-from compress.io import replace_dir, write_json_atomic
+from compress.io import building_dir, write_json_atomic
 from compress.models import backbone
-from compress.students.static import is_static
+from export.artifact.encoder import OnnxEncoder
+from export.artifact.layout import (
+    EXPORT_REPORT,
+    FP32,
+    ONNX_DIR,
+    OPTIMIZED,
+    QuantKind,
+    copy_model_files,
+    is_static,
+    quantized_file,
+    settings_file,
+)
+from export.artifact.manifest import check_replaceable, sha256_file, write_manifest
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
-from export.manifest import check_replaceable, sha256_file, write_manifest
 from export.onnx_export import export_onnx
 from export.optimize import Optimization, model_type_for, optimize
-from export.ort_encoder import OnnxEncoder
 from export.parity import Parity, check_parity, parity_sentences
 from export.presets import QuantPreset, preset_for
 from export.quantize import SentenceReader, quantize_dynamic, quantize_static, quantized_op_count
 from export.static import export_static
 
 log = logging.getLogger(__name__)
-
-WEIGHT_FILES = {"model.safetensors", "pytorch_model.bin", "model.onnx"}
-
 
 class ParityError(CompressError):
     """The exported graph does not reproduce PyTorch: a failed check, not bad input."""
@@ -64,16 +66,6 @@ def check_out_dir(out_dir: Path, source_sha: str) -> None:
                       "choose an empty or new output folder, or remove that one")
 
 
-def _copy_model_files(student_dir: Path, dest: Path) -> None:
-    for item in student_dir.iterdir():
-        if item.name in WEIGHT_FILES or item.name.startswith((".", "checkpoint")) or item.name == "onnx":
-            continue
-        if item.is_dir():  # module folders; a static student keeps its PyTorch weights in them
-            shutil.copytree(item, dest / item.name, ignore=shutil.ignore_patterns(*WEIGHT_FILES))
-        else:
-            shutil.copy2(item, dest / item.name)
-
-
 def _source_sha(student_dir: Path) -> str:
     """The top-level weights' sha256; with module weights too (a static student, a Dense head), a hash of all."""
     weights = [p for p in sorted(student_dir.rglob("model.safetensors")) if not p.parent.name.startswith("checkpoint")]
@@ -90,32 +82,27 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
     check_student_dir(student_dir)
     source_sha = _source_sha(student_dir)
     check_out_dir(out_dir, source_sha)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
+    with building_dir(out_dir) as tmp:  # an earlier artifact of the same source is swapped out
         model = SentenceTransformer(str(student_dir), device="cpu")
-        _copy_model_files(student_dir, tmp)
-        (tmp / "onnx").mkdir()
+        copy_model_files(student_dir, tmp)
+        (tmp / ONNX_DIR).mkdir()
         report = _build(model, student_dir, tmp, config, sentences, sts_dev)
         report["source"] = {"dir": str(student_dir), "sha256": source_sha}
-        write_json_atomic(tmp / "export_report.json", report)
+        write_json_atomic(tmp / EXPORT_REPORT, report)
         write_manifest(tmp, {"source_sha256": source_sha, "opset": config.opset, "passed": report["passed"],
+                             "status": "passed" if report["passed"] else "failed",
                              "targets": [t.value for t in config.targets], "parity": report["parity"],
                              "quantized": {name: {k: entry[k] for k in ("target", "kind", "settings", "passed",
                                                                           "score")}
                                            for name, entry in report["quantized"].items()},
-                             "report": "export_report.json"})
-        replace_dir(tmp, out_dir)  # an earlier artifact of the same source is swapped out
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+                             "report": EXPORT_REPORT})
     return ExportResult(out_dir, report, bool(report["passed"]))
 
 
 def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, sentences: list[str],
            sts_dev: StsPairs | None) -> dict[str, Any]:
-    fp32 = folder / "onnx" / "model.onnx"
-    if is_static(model):
+    fp32 = folder / FP32
+    if is_static(student_dir):
         exporter, max_length = export_static(model, folder, fp32, config.opset)
     else:
         exporter, max_length = export_onnx(student_dir, fp32, config.opset), model.max_seq_length
@@ -126,11 +113,12 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
     scorer = Scorer(base, folder, max_length, sentences[:config.gate_sentences], sts_dev)
     files = {}
     for target in config.targets:
-        files[f"onnx/model_qint8_{target.value}.onnx"] = _quantize_target(base, folder, target.value, scorer, config,
-                                                                          sentences, static=False)
+        files[quantized_file(target.value)] = _quantize_target(base, folder, target.value, scorer, config,
+                                                               sentences, static=False)
         if config.static:
-            files[f"onnx/model_qdq_{target.value}.onnx"] = _quantize_target(fp32, folder, target.value, scorer,
-                                                                            config, sentences, static=True)
+            files[quantized_file(target.value, QuantKind.STATIC)] = _quantize_target(fp32, folder, target.value,
+                                                                                     scorer, config, sentences,
+                                                                                     static=True)
     return {"exporter": exporter, "opset": config.opset, "parity": asdict(parity),
             "optimization": asdict(optimization), "quantized_from": str(base.relative_to(folder)),
             "fp32_sts_dev_spearman": scorer.fp32_spearman, "quantized": files,
@@ -147,10 +135,10 @@ def _require_parity(parity: Parity, min_cosine: float, path: Path) -> Parity:
 def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float, folder: Path,
               max_length: int) -> tuple[Optimization, Path]:
     """The fused graph when fusions apply and parity still holds; else the fp32 graph, with the reason."""
-    if is_static(model):
+    if is_static(folder):
         return Optimization(False, {}, "static embeddings: no transformer to fuse"), fp32
     config = backbone(model).config
-    dst = fp32.with_name("model_optimized.onnx")
+    dst = folder / OPTIMIZED
     result = optimize(fp32, dst, model_type_for(config.architectures[0] if config.architectures else ""),
                       config.num_attention_heads, config.hidden_size)
     if not result.applied:
@@ -166,8 +154,7 @@ def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float, folde
 
 def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, config: ExportConfig,
                      sentences: list[str], static: bool) -> dict[str, Any]:
-    kind = "qdq" if static else "qint8"
-    dst = folder / "onnx" / f"model_{kind}_{target}.onnx"
+    dst = folder / quantized_file(target, QuantKind.STATIC if static else QuantKind.DYNAMIC)
     calibration = sentences[-config.calibration_sentences:]
 
     def calibrated(src: Path, out: Path, preset: QuantPreset) -> None:
@@ -183,6 +170,6 @@ def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, conf
              "size_bytes": dst.stat().st_size, **quantized_op_count(dst)}
     if static:
         entry["calibration"] = {"sentences": config.calibration_sentences, "method": config.calibration_method.value}
-    write_json_atomic(dst.with_suffix(".json"), entry)
+    write_json_atomic(folder / settings_file(str(dst.relative_to(folder))), entry)
     crash_point("quantized")
     return entry

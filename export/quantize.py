@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from compress.config import Calibration
-from export.ort_encoder import OnnxEncoder
+from export.artifact.encoder import OnnxEncoder
 from export.presets import QuantPreset
 
 

@@ -1,4 +1,4 @@
-"""The export stage driven by the config: held-back corpus sentences and STS dev for the gate."""
+"""The export stage driven by the config: the held-back sentences distillation handed over, STS dev for the gate."""
 
 from __future__ import annotations
 
@@ -6,18 +6,27 @@ from pathlib import Path
 
 from compress.config import Config
 from compress.data import load_corpus, load_sts
+from compress.handoff import read_handoff
 from export.pipeline import ExportResult, export_artifact
+
+MIN_SENTENCES = 40
 
 
 def run_export(config: Config, student_dir: Path, out_dir: Path) -> ExportResult:
     from export.pipeline import check_student_dir
 
     check_student_dir(student_dir)
-    export = config.export
-    wanted = max(export.gate_sentences, export.calibration_sentences, 40)
-    # The same held-back slice as distillation (same sample, seed and size): sentences the student never saw.
-    corpus = load_corpus(Path(config.data.corpus), config.data.column, config.data.max_sentences,
-                         config.data.validation_sentences, config.data.seed)
-    sentences = corpus.validation if len(corpus.validation) >= 40 else corpus.all[:wanted]
     sts_dev = load_sts(Path(config.data.sts_dev)) if config.data.sts_dev else None
-    return export_artifact(student_dir, out_dir, export, sentences, sts_dev)
+    return export_artifact(student_dir, out_dir, config.export, heldback_sentences(config, student_dir), sts_dev)
+
+
+def heldback_sentences(config: Config, student_dir: Path) -> list[str]:
+    """Sentences the student never saw, for parity, calibration and the gate: those distillation held back (its
+    report's hand-off), else the config's held-back slice, else (too few) the first sentences of the sample."""
+    handoff = read_handoff(student_dir)
+    if handoff is not None and len(handoff.heldback) >= MIN_SENTENCES:
+        return handoff.heldback
+    data, export = config.data, config.export
+    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    wanted = max(export.gate_sentences, export.calibration_sentences, MIN_SENTENCES)
+    return corpus.validation if len(corpus.validation) >= MIN_SENTENCES else corpus.all[:wanted]

@@ -13,13 +13,15 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from serve.batcher import MicroBatcher, QueueFull
 from serve.embedder import Embedder
-from serve.limits import BodyLimit, error
+from serve.limits import BodyLimit, documented, error
 from serve.metrics import Metrics
 
 
@@ -36,18 +38,39 @@ class ServerSettings:
 
 
 class EmbeddingRequest(BaseModel):
-    input: str | list[str]
+    input: str | list[str] | list[int] | list[list[int]] = Field(
+        description="A text or a list of texts. Token-id arrays are in OpenAI's schema but not accepted here "
+                    "(the ids of another tokenizer mean nothing to this model): they get 422, send the text.")
     model: str | None = None
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = None
+    dimensions: int | None = Field(None, ge=1, description="If given, must equal the model's dimension.")
     user: str | None = None
 
     def texts(self) -> list[str]:
-        return [self.input] if isinstance(self.input, str) else self.input
+        return [self.input] if isinstance(self.input, str) else [t for t in self.input if isinstance(t, str)]
+
+    def has_token_ids(self) -> bool:
+        return not isinstance(self.input, str) and any(not isinstance(t, str) for t in self.input)
+
+
+def _not_unicode(texts: list[str]) -> int | None:
+    """The first text that cannot be encoded as UTF-8 (a lone surrogate such as \\ud800 is valid JSON)."""
+    for index, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return index
+    return None
 
 
 def _check_limits(body: EmbeddingRequest, settings: ServerSettings, dim: int) -> JSONResponse | None:
+    if body.has_token_ids():
+        return error(422, "token-id arrays are not accepted: send the text itself", "token_ids_not_supported",
+                     param="input")
     texts = body.texts()
+    if (bad := _not_unicode(texts)) is not None:
+        return error(422, f"input[{bad}] is not valid Unicode text (it holds a lone surrogate)", "invalid_text",
+                     param="input")
     if not texts:
         return error(422, "input must hold at least one string", "empty_input", param="input")
     if len(texts) > settings.max_items:
@@ -75,6 +98,22 @@ def _authorized(request: Request, api_key: str | None) -> bool:
     return hmac.compare_digest(header.encode(), f"Bearer {api_key}".encode())
 
 
+def _error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    """Every error in OpenAI's shape, FastAPI's own validation errors and HTTP errors included."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.labels("invalid_request").inc()
+        first = exc.errors()[0] if exc.errors() else {}
+        param = ".".join(str(part) for part in first.get("loc", ())[1:]) or None
+        message = f"{param}: {first.get('msg', 'invalid request')}" if param else first.get("msg", "invalid request")
+        return error(422, message, "invalid_request", param=param)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail), "http_error", headers=getattr(exc, "headers", None))
+
+
 def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
     metrics = Metrics()
@@ -91,6 +130,7 @@ def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> Fa
     app = FastAPI(title="st-compress embeddings", lifespan=lifespan)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        on_reject=metrics.errors.labels("body_too_large").inc)
+    _error_handlers(app, metrics)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Any) -> Response:
@@ -100,7 +140,7 @@ def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> Fa
         metrics.latency.labels(request.url.path).observe(time.perf_counter() - start)
         return response
 
-    @app.post("/v1/embeddings", response_model=None)
+    @app.post("/v1/embeddings", response_model=None, responses=documented(400, 401, 413, 422, 503))
     async def embeddings(body: EmbeddingRequest, request: Request) -> JSONResponse | dict[str, Any]:
         if not _authorized(request, settings.api_key):
             metrics.errors.labels("unauthorized").inc()
@@ -125,7 +165,7 @@ def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> Fa
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/info", response_model=None)
+    @app.get("/info", response_model=None, responses=documented(401))
     async def info(request: Request) -> JSONResponse | dict[str, Any]:
         if not _authorized(request, settings.api_key):
             return error(401, "missing or wrong API key", "invalid_api_key")
@@ -135,7 +175,7 @@ def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> Fa
                 "limits": {"max_body_bytes": settings.max_body_bytes, "max_items": settings.max_items,
                            "max_chars": settings.max_chars}}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

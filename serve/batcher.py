@@ -71,9 +71,8 @@ class MicroBatcher:
             self.waiting -= len(texts)
             try:
                 vectors = await asyncio.to_thread(self.encode, texts)
-            except Exception as exc:  # hand the failure to every waiting request
-                for job in jobs:
-                    job.future.set_exception(exc)
+            except Exception:  # one request's bad text must not fail the others: each alone, then
+                await self._one_by_one(jobs)
             else:
                 if self.on_batch:
                     self.on_batch(len(texts))
@@ -83,3 +82,11 @@ class MicroBatcher:
                     start += len(job.texts)
             for _ in jobs:
                 self.queue.task_done()
+
+    async def _one_by_one(self, jobs: list[_Job]) -> None:
+        """After a failed batch: encode each request alone, so only the one that fails gets the error."""
+        for job in jobs:
+            try:
+                job.future.set_result(await asyncio.to_thread(self.encode, job.texts))
+            except Exception as exc:
+                job.future.set_exception(exc)

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from compress.errors import CompressError
-from export.manifest import MANIFEST, verify
-from export.ort_encoder import OnnxEncoder, intra_op_threads, max_length_of, usable_cores
-from serve.host import host_target, preference
+from export.artifact.encoder import usable_cores
+from export.artifact.layout import target_of
+from export.artifact.load import load_artifact
 
 
 def default_threads() -> int:
@@ -22,35 +21,14 @@ class Embedder:
     def __init__(self, artifact_dir: Path | str, target: str = "auto", threads: int | None = None,
                  verify_checksums: bool = True) -> None:
         self.artifact_dir = Path(artifact_dir)
-        if not (self.artifact_dir / MANIFEST).exists():
-            raise CompressError(f"{self.artifact_dir} has no {MANIFEST}", "pass a folder written by compress export")
-        if verify_checksums and (bad := verify(self.artifact_dir)):
-            raise CompressError(f"{self.artifact_dir}: checksum mismatch in {', '.join(bad)}; refusing to load",
-                                "restore the artifact from its source, or re-export it")
-        self.file = self._choose(target)
-        self.max_length = max_length_of(self.artifact_dir)
-        self.threads = intra_op_threads(self.artifact_dir, threads, default_threads())
-        self.encoder = OnnxEncoder(self.artifact_dir / self.file, self.artifact_dir, self.max_length, self.threads)
+        loaded = load_artifact(self.artifact_dir, target, threads, default_threads(), verify_checksums)
+        self.file, self.encoder = loaded.file, loaded.encoder
+        self.max_length, self.threads = self.encoder.max_length, self.encoder.threads
         self.dim = int(self.encoder.session.get_outputs()[1].shape[-1] or self.encode(["x"]).shape[1])
-
-    def _choose(self, target: str) -> str:
-        if target == "auto":
-            chosen = next((f for f in preference(host_target()) if (self.artifact_dir / f).exists()), None)
-        elif target == "fp32":
-            chosen = next((f for f in preference(None) if (self.artifact_dir / f).exists()), None)
-        else:
-            chosen = f"onnx/model_qint8_{target}.onnx"
-            if not (self.artifact_dir / chosen).exists():
-                raise CompressError(f"{self.artifact_dir} has no file for target {target!r} ({chosen})",
-                                    "use target='auto', 'fp32' or one the artifact was exported for")
-        if chosen is None:
-            raise CompressError(f"{self.artifact_dir} holds no ONNX model", "re-export it with compress export")
-        return chosen
 
     @property
     def target(self) -> str:
-        name = Path(self.file).stem
-        return name.removeprefix("model_qint8_") if name.startswith("model_qint8_") else "fp32"
+        return target_of(self.file)
 
     def token_counts(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.encoder.tokenizer.encode_batch(texts)]

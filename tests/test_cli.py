@@ -63,12 +63,12 @@ def test_check_config_without_a_file_is_the_recipe_compress_run_uses() -> None:
     result = runner.invoke(app, ["check-config", "--set", "train.epochs=4"])
     assert result.exit_code == 0
     resolved = json.loads(result.stdout)
-    recipe = load_config(None, ["train.epochs=4"], embedded_default=True).to_dict()
+    recipe = load_config(None, ["train.epochs=4"]).to_dict()
     assert resolved == json.loads(json.dumps(recipe)) and resolved["student"]["kind"] == "pretrained"
     assert resolved["train"]["epochs"] == 4
 
 
-def test_export_and_verify_cli(tiny_config_toml: Path, tmp_path: Path) -> None:
+def test_export_and_verify_cli(tiny_config_toml: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
     student = tmp_path / "s"
@@ -81,8 +81,9 @@ def test_export_and_verify_cli(tiny_config_toml: Path, tmp_path: Path) -> None:
     assert summary["passed"] and list(summary["quantized"]) == ["onnx/model_qint8_avx2.onnx"]
     assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
     # a rerun into the same artifact (same source) replaces it; a gate that cannot pass exits 1
+    monkeypatch.setattr("export.gate._passes", lambda *args: False)  # no plan passes the gate
     failing = runner.invoke(app, ["export", str(student), str(out), "--config", str(tiny_config_toml),
-                                  "--targets", "avx2", "--set", "export.min_cosine=1.5"])
+                                  "--targets", "avx2"])
     assert failing.exit_code == 1 and json.loads(failing.stdout)["passed"] is False
     broken = tmp_path / "broken"
     shutil.copytree(out, broken)

@@ -14,11 +14,11 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_are_valid() -> None:
-    config = load_config()
-    assert config == Config()
+def test_defaults_are_valid(tmp_path: Path) -> None:
+    config = load_config()  # no file: the embedded recipe
     assert config.teacher.model == "all-mpnet-base-v2"
-    assert config.to_dict()["student"]["kind"] == "pruned"
+    assert config.to_dict()["student"]["kind"] == "pretrained"
+    assert load_config(write(tmp_path, "")) == Config()  # a file's omitted keys: the dataclass defaults
 
 
 def test_file_and_overrides(tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.toml"))
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_shipped_tiers_share_the_teacher_cache_and_write_their_own_folder(path: Path) -> None:
-    recipe, tier = load_config(embedded_default=True), load_config(path)
+    recipe, tier = load_config(), load_config(path)
     assert tier.output.dir != recipe.output.dir and tier.output.cache_dir == recipe.output.cache_dir
     assert (tier.teacher, tier.data.corpus, tier.data.max_sentences, tier.data.validation_sentences,
             tier.data.seed) == (recipe.teacher, recipe.data.corpus, recipe.data.max_sentences,

@@ -15,7 +15,7 @@ from compress.distill import REPORT_NAME, distill
 
 def test_distill_writes_a_loadable_student_and_a_full_report(tiny_config_toml: Path) -> None:
     config = load_config(tiny_config_toml, ["loss.similarity=0.5", "loss.temperature_end=0.02"])
-    result = distill(config)
+    result = distill(config, Path(config.output.dir))
     student = SentenceTransformer(str(result.student_dir), device="cpu")
     assert student[0].auto_model.config.num_hidden_layers == 2
     assert student.encode(["a dog runs."]).shape == (1, 32)
@@ -58,12 +58,12 @@ def test_training_resumes_from_the_last_checkpoint(tiny_config_toml: Path, monke
 
     monkeypatch.setattr(distill_module, "train_student", crashing)
     with pytest.raises(KeyboardInterrupt):
-        distill(config)
+        distill(config, Path(config.output.dir))
     assert not Path(config.output.dir).exists()  # nothing that looks finished
     checkpoints = list(Path(config.output.cache_dir).glob("runs/*/checkpoints/checkpoint-5"))
     assert len(checkpoints) == 1 and (checkpoints[0] / "distill_loss_state.safetensors").exists()
     monkeypatch.setattr(distill_module, "train_student", original)
-    result = distill(config)
+    result = distill(config, Path(config.output.dir))
     training = result.report["training"]
     assert training["resumed_from"].endswith("checkpoint-5")
     assert training["steps"] == 12
@@ -73,10 +73,31 @@ def test_training_resumes_from_the_last_checkpoint(tiny_config_toml: Path, monke
 def test_pca_student_is_saved_with_its_pca(tiny_config_toml: Path, tiny_other_dir: Path) -> None:
     config = load_config(tiny_config_toml, ["student.kind=pretrained", f"student.model='{tiny_other_dir}'",
                                             "student.match=pca"])
-    result = distill(config)
+    result = distill(config, Path(config.output.dir))
     from compress.students import Pca
 
     pca = Pca.load(result.student_dir)
     assert pca.components.shape == (16, 32)
     assert result.report["validation"]["targets"] == "teacher (PCA-reduced)"
     assert np.isfinite(result.report["validation"]["cosine"])
+
+
+def test_the_report_hands_later_stages_what_they_need(tiny_config_toml: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from compress.data import load_corpus
+    from compress.handoff import read_handoff
+    from export import stage
+
+    config = load_config(tiny_config_toml, ["student.keep_layers=[0, 3]", "data.validation_sentences=50"])
+    result = distill(config, tmp_path / "student")
+    handoff = read_handoff(result.student_dir)
+    data = config.data
+    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    assert handoff is not None and handoff.heldback == corpus.validation and len(handoff.heldback) == 50
+    assert handoff.student_kind == "pruned" and handoff.teacher_layers == [0, 3]
+
+    def no_corpus(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("export must not re-read the corpus: the hand-off has the sentences")
+
+    monkeypatch.setattr(stage, "load_corpus", no_corpus)
+    assert stage.heldback_sentences(config, result.student_dir) == corpus.validation

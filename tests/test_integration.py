@@ -30,11 +30,12 @@ def test_real_minilm_teacher_to_two_layer_student(tmp_path: Path) -> None:
         "teacher.model='all-MiniLM-L6-v2'",
         f"data.corpus='{SHARED_DATA}/corpus/sentences.txt.gz'", "data.max_sentences=450",
         "data.validation_sentences=50", f"data.sts_dev='{SHARED_DATA}/stsb/dev.csv'", "data.sts_test=none",
-        "student.num_layers=2", "train.batch_size=16", "train.eval_steps=1000", "train.learning_rate=1e-4",
-        "train.device='cpu'", f"output.dir='{tmp_path / 'student'}'", f"output.cache_dir='{tmp_path / 'cache'}'",
+        "student.kind='pruned'", "student.keep_layers=none", "student.num_layers=2", "train.epochs=1",
+        "train.batch_size=16", "train.eval_steps=1000", "train.learning_rate=1e-4",
+        "train.device='cpu'", f"output.cache_dir='{tmp_path / 'cache'}'",
         "output.progress=false",
     ])
-    result = distill(config)
+    result = distill(config, tmp_path / "student")
     student = SentenceTransformer(str(result.student_dir), device="cpu")
     assert student.get_embedding_dimension() == 384
     assert student[0].auto_model.config.num_hidden_layers == 2

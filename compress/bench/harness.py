@@ -13,11 +13,12 @@ import numpy as np
 
 from compress.bench.profiles import Profile
 from compress.bench.worker import spawn
+from compress.config import BenchConfig
 from compress.data.sts import StsPairs
-from compress.errors import CompressError
 from compress.faults import crash_point
 from compress.metrics import cosine_summary
 from compress.progress import progress_bar
+from export.artifact.layout import FP32
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +34,15 @@ class ModelSpec:
     teacher: bool = False
 
 
-@dataclass(frozen=True)
-class BenchSettings:
-    latency_calls: int = 1000
-    warmup: int = 50
-    throughput_batches: int = 4
-    throughput_seconds: float = 1.0
-    batch_sizes: tuple[int, ...] = (32, 128)
-    heldback: int = 256
-    timeout_s: float = 3600
+BATCH_SIZES = (32, 128)  # throughput batches, beside batch-1 latency
+TIMEOUT_S = 3600.0  # one model x profile
+
+
+def recorded_settings(config: BenchConfig) -> dict[str, Any]:
+    """What bench.json records of how it measured (``settings``)."""
+    return {"latency_calls": config.latency_calls, "warmup": config.warmup,
+            "throughput_batches": config.throughput_batches, "throughput_seconds": config.throughput_seconds,
+            "batch_sizes": list(BATCH_SIZES), "heldback": config.heldback_sentences, "timeout_s": TIMEOUT_S}
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,10 @@ def length_groups(sentences: list[str]) -> dict[str, list[str]]:
 def onnx_file_for(spec: ModelSpec, profile: Profile) -> str:
     if spec.file:
         return spec.file
-    from serve.host import host_target, preference
+    from export.artifact.host import host_target
+    from export.artifact.layout import choose_file
 
-    target = host_target() if profile.quant_target == "auto" else profile.quant_target
-    found = next((f for f in preference(target) if (Path(spec.path) / f).exists()), None)
-    if found is None:
-        raise CompressError(f"{spec.path} holds no ONNX file", "pass an artifact folder from compress export")
-    return found
+    return choose_file(Path(spec.path), host_target() if profile.quant_target == "auto" else profile.quant_target)
 
 
 def model_file(spec: ModelSpec, profile: Profile) -> str | None:
@@ -96,7 +94,7 @@ def _run_worker(spec: dict[str, Any], folder: Path, timeout: float) -> dict[str,
     return result
 
 
-def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: BenchSettings,
+def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: BenchConfig,
                 folder: Path, accuracy: bool = True) -> dict[str, Any]:
     """Latency, throughput and memory of one model on one profile; STS and held-back embeddings if ``accuracy``."""
     entry: dict[str, Any] = {"model": model.label, "kind": model.kind, "profile": profile.name,
@@ -112,11 +110,11 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
             "heldback": data.heldback if accuracy else [],
             "latency_calls": settings.latency_calls, "warmup": settings.warmup,
             "throughput_batches": settings.throughput_batches, "throughput_seconds": settings.throughput_seconds,
-            "batch_sizes": list(settings.batch_sizes),
+            "batch_sizes": list(BATCH_SIZES),
             "length_groups": data.length_groups,
             "sts": {"s1": sts.sentences1, "s2": sts.sentences2, "scores": sts.scores} if sts else None,
             "embeddings_out": str(folder / "heldback.npy")}
-    entry.update(_run_worker(spec, folder, settings.timeout_s))
+    entry.update(_run_worker(spec, folder, TIMEOUT_S))
     return entry
 
 
@@ -125,7 +123,7 @@ def _fp32_of(entries: list[dict[str, Any]], i: int, embeddings: dict[int, np.nda
     """The entry measuring the same artifact's fp32 file on the same profile."""
     path = by_label[entries[i]["model"]].path
     return next((j for j, e in enumerate(entries) if j in embeddings and e["profile"] == entries[i]["profile"]
-                 and e.get("file") == "onnx/model.onnx" and by_label[e["model"]].path == path), None)
+                 and e.get("file") == FP32 and by_label[e["model"]].path == path), None)
 
 
 def add_accuracy(entries: list[dict[str, Any]], embeddings: dict[int, np.ndarray], models: list[ModelSpec]) -> None:
@@ -162,7 +160,7 @@ def copy_accuracy(entries: list[dict[str, Any]], source: dict[int, int]) -> None
 
 
 def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
-              settings: BenchSettings, show_progress: bool = True) -> list[dict[str, Any]]:
+              settings: BenchConfig, show_progress: bool = True) -> list[dict[str, Any]]:
     """Every model on every profile. Accuracy (STS, held-back embeddings) depends on the file, not the threads:
     it is measured on the first profile that runs a file and copied to the later ones, which saves the slow
     teacher encoding the test set again on each profile."""
@@ -170,7 +168,7 @@ def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
     embeddings: dict[int, np.ndarray] = {}
     scored: dict[tuple[str, str | None], int] = {}  # (path, file) -> entry holding its accuracy
     source: dict[int, int] = {}
-    bar = progress_bar(total=len(models) * len(profiles), desc="bench", enabled=show_progress)
+    bar = progress_bar(total=len(models) * len(profiles), desc="bench", enabled=show_progress, unit="runs")
     with tempfile.TemporaryDirectory(prefix="st-compress-bench-") as tmp:
         for p_index, profile in enumerate(profiles):
             for m_index, model in enumerate(models):

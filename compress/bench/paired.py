@@ -1,6 +1,6 @@
 """Head-to-head speed: several models in one process, measured in interleaved rounds.
 
-Batch-1 p50 on a small shared VM moves by 25-80% from one process to the next (core placement, neighbours),
+Batch-1 p50 on a small shared machine moves by 25-80% from one process to the next (core placement, neighbours),
 more than the differences it is asked to judge. Here every model is loaded into one process and measured in
 rounds: each round runs every model (the order rotates), on the same sentences, a short untimed warm-up, then
 ``calls`` batch-1 calls and ``batches`` batches of 32. A ratio taken within a round sees the same conditions on

@@ -7,15 +7,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from compress.bench.harness import BenchData, BenchSettings, ModelSpec, length_groups, run_bench
+from compress.bench.harness import BenchData, ModelSpec, length_groups, recorded_settings, run_bench
 from compress.bench.paired import PairedSettings
 from compress.bench.profiles import Profile, get_profile
-from compress.bench.report import Gates, write_outputs
+from compress.bench.report import write_outputs
 from compress.bench.versus import check_reference, head_to_head
 from compress.config import Config
 from compress.data import load_corpus, load_sts
 from compress.errors import ConfigError
-from export.manifest import MANIFEST
+from compress.gates import settings_from_config
+from export.artifact.manifest import MANIFEST
 
 
 def parse_model(text: str, teacher: bool = False) -> ModelSpec:
@@ -24,6 +25,7 @@ def parse_model(text: str, teacher: bool = False) -> ModelSpec:
     label, _, rest = text.rpartition("=") if "=" in text else ("", "", text)
     path, _, file = rest.partition(":") if ":" in rest and not Path(rest).exists() else (rest, "", "")
     kind = "torch"
+    _check_model_path(path, text)
     if (Path(path) / MANIFEST).exists():
         kind = "onnx"
     elif file:
@@ -32,20 +34,21 @@ def parse_model(text: str, teacher: bool = False) -> ModelSpec:
                      file or None, teacher)
 
 
+def _check_model_path(path: str, text: str) -> None:
+    """A path that is not there is refused before anything runs; a name that is not a path (a hub id such as
+    ``org/model``, a packaged model name) is left to the loader."""
+    from compress.models import resolve_model
+
+    looks_like_path = path.startswith(("/", ".", "~")) or path.count("/") > 1
+    if looks_like_path and not Path(resolve_model(path)).exists():
+        raise ConfigError(f"model {text!r}: {path} does not exist",
+                          "name an existing folder (a sentence-transformers folder or an artifact), or a model id")
+
+
 def _profiles(config: Config) -> list[Profile]:
     extra = {name: Profile(name, p.threads, tuple(p.cores) if p.cores else None, p.quant_target, p.arch)
              for name, p in config.bench.custom_profiles.items()}
     return [get_profile(name, extra) for name in config.bench.profiles]
-
-
-# judged on results; not part of what is measured
-GATE_KEYS = ("min_retention", "max_p95_ms", "max_size_mb", "max_latency_ratio", "min_throughput_ratio")
-
-
-def gates_from_config(config: Config, models: tuple[str, ...] | None = None) -> Gates:
-    bench = config.bench
-    return Gates(bench.min_retention, dict(bench.max_p95_ms) or None, bench.max_size_mb, models,
-                 bench.max_latency_ratio, bench.min_throughput_ratio, bench.against)
 
 
 def _head_to_head(config: Config, entries: list[dict[str, Any]], models: list[ModelSpec],
@@ -59,9 +62,17 @@ def _head_to_head(config: Config, entries: list[dict[str, Any]], models: list[Mo
     return settings
 
 
+def _sentences(config: Config) -> list[str]:
+    """The config's held-back slice of the corpus sample (its first 1000 sentences when nothing is held back)."""
+    data = config.data
+    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    return corpus.validation or corpus.train[:1000]
+
+
 def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
-                    subjects: list[str] | None = None) -> dict[str, Any]:
-    """Measure the teacher, ``subjects`` (model specs; the gates apply to them only) and ``bench.models``."""
+                    subjects: list[str] | None = None, heldback: list[str] | None = None) -> dict[str, Any]:
+    """Measure the teacher, ``subjects`` (model specs; the gates apply to them only) and ``bench.models`` on
+    ``heldback`` sentences (the ones distillation held back; default: the config's held-back slice)."""
     bench = config.bench
     teacher = f"teacher={config.teacher.model}" if bench.teacher == "auto" else bench.teacher
     gated = [parse_model(m) for m in subjects or []]
@@ -71,19 +82,13 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     if bench.against:
         check_reference(bench.against, models)
     profiles = _profiles(config)
-    data = config.data
-    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
-    heldback = corpus.validation[:bench.heldback_sentences] or corpus.train[:bench.heldback_sentences]
-    timing = corpus.validation or corpus.train[:1000]
-    sts = load_sts(Path(data.sts_test)) if data.sts_test else None
-    settings = BenchSettings(latency_calls=bench.latency_calls, warmup=bench.warmup,
-                             throughput_batches=bench.throughput_batches,
-                             throughput_seconds=bench.throughput_seconds, heldback=bench.heldback_sentences)
-    entries = run_bench(models, profiles, BenchData(timing, heldback, sts, length_groups(timing)), settings,
-                        config.output.progress)
+    timing = heldback or _sentences(config)
+    sts = load_sts(Path(config.data.sts_test)) if config.data.sts_test else None
+    data = BenchData(timing, timing[:bench.heldback_sentences], sts, length_groups(timing))
+    entries = run_bench(models, profiles, data, bench, config.output.progress)
     paired = _head_to_head(config, entries, models, profiles, timing)
-    gates = gates_from_config(config, tuple(m.label for m in gated) if subjects else None)
-    recorded = {**settings.__dict__, "batch_sizes": list(settings.batch_sizes),
+    gates = settings_from_config(bench, tuple(m.label for m in gated) if subjects else None)
+    recorded = {**recorded_settings(bench),
                 "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
                                       "quant_target": p.quant_target} for p in profiles},
                 "head_to_head": {"against": bench.against, **asdict(paired)} if paired else None}

@@ -1,6 +1,6 @@
 """``bench.against``: every model measured head-to-head with one reference, per profile, in one process.
 
-The per-model rows of ``compress bench`` come from one process per model; on a shared VM their batch-1 p50 moves
+The per-model rows of ``compress bench`` come from one process per model; on a shared machine their batch-1 p50 moves
 25-80% from one process to the next, so a ratio of two rows can say 0.5x in one run and 0.9x in the next. Here
 the models that ran on a profile are loaded together and measured in interleaved rounds
 (``compress.bench.paired``), and each gets the median and quartiles of its per-round ratio to the reference:

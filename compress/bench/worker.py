@@ -57,7 +57,7 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
     if spec["kind"] == "st-onnx":  # sentence-transformers' own ONNX backend (its pooling runs in torch)
         from sentence_transformers import SentenceTransformer
 
-        from export.ort_encoder import session_options
+        from export.artifact.encoder import session_options
 
         # the profile's thread count, as for our files: onnxruntime's default pool would escape the pinned cores
         model = SentenceTransformer(spec["path"], device="cpu", backend="onnx", model_kwargs={
@@ -77,10 +77,10 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
 
 
 def _onnx_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
-    from export.ort_encoder import OUTPUT, OnnxEncoder, max_length_of
+    from export.artifact.layout import OUTPUT
+    from export.artifact.load import open_file
 
-    folder = Path(spec["path"])
-    encoder = OnnxEncoder(folder / spec["file"], folder, max_length_of(folder), spec.get("threads"))
+    encoder = open_file(Path(spec["path"]), spec["file"], spec.get("threads"))
     return encoder.feeds, lambda feeds: encoder.session.run([OUTPUT], feeds)[0]
 
 

@@ -27,8 +27,12 @@ def _check_shared_tokenizer(student: SentenceTransformer, teacher: SentenceTrans
                           "use a pruned student, or set loss.hidden = 0 and loss.attention = 0")
 
 
-def _layer_map(config: LossConfig, student_layers: int, teacher_layers: int) -> list[int]:
+def _layer_map(config: LossConfig, student_layers: int, teacher_layers: int, kept: list[int] | None) -> list[int]:
+    """``loss.layer_map``, else the teacher layers a pruned student kept (block j learns the block it was copied
+    from), else evenly spread."""
     if config.layer_map is None:
+        if kept is not None and len(kept) == student_layers:
+            return list(kept)
         return default_layer_map(student_layers, teacher_layers)
     if len(config.layer_map) != student_layers or not all(0 <= t < teacher_layers for t in config.layer_map):
         raise ConfigError(f"config key 'loss.layer_map' = {config.layer_map} must give one teacher layer "
@@ -36,11 +40,11 @@ def _layer_map(config: LossConfig, student_layers: int, teacher_layers: int) -> 
     return list(config.layer_map)
 
 
-def _internal_losses(config: LossConfig, student: SentenceTransformer,
-                     teacher: SentenceTransformer) -> dict[str, tuple[float, nn.Module]]:
+def _internal_losses(config: LossConfig, student: SentenceTransformer, teacher: SentenceTransformer,
+                     kept: list[int] | None) -> dict[str, tuple[float, nn.Module]]:
     _check_shared_tokenizer(student, teacher)
     s_model, t_model = backbone(student), backbone(teacher)
-    layer_map = _layer_map(config, len(find_layer_list(s_model)), len(find_layer_list(t_model)))
+    layer_map = _layer_map(config, len(find_layer_list(s_model)), len(find_layer_list(t_model)), kept)
     s_dim, t_dim = s_model.config.hidden_size, t_model.config.hidden_size
     out: dict[str, tuple[float, nn.Module]] = {}
     if config.hidden > 0:
@@ -52,9 +56,10 @@ def _internal_losses(config: LossConfig, student: SentenceTransformer,
     return out
 
 
-def build_losses(config: LossConfig, student: SentenceTransformer,
-                 teacher: SentenceTransformer) -> tuple[DistillLoss | None, nn.Module | None]:
-    """The distillation loss (None when only the task loss is on) and the weighted task loss (or None)."""
+def build_losses(config: LossConfig, student: SentenceTransformer, teacher: SentenceTransformer,
+                 kept_layers: list[int] | None = None) -> tuple[DistillLoss | None, nn.Module | None]:
+    """The distillation loss (None when only the task loss is on) and the weighted task loss (or None).
+    ``kept_layers``: for a pruned student, the teacher layer each of its blocks was copied from."""
     components: dict[str, tuple[float, nn.Module]] = {}
     if config.mse > 0:
         components["mse"] = (config.mse, MSEDistillLoss())
@@ -63,7 +68,7 @@ def build_losses(config: LossConfig, student: SentenceTransformer,
     if config.similarity > 0:
         components["similarity"] = (config.similarity, SimilarityKLLoss(config.temperature, config.temperature_end))
     if config.hidden > 0 or config.attention > 0:
-        components.update(_internal_losses(config, student, teacher))
+        components.update(_internal_losses(config, student, teacher, kept_layers))
     needs_teacher = "hidden" in components or "attention" in components
     distill = DistillLoss(student, components, teacher if needs_teacher else None) if components else None
     task = None

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.bench.report import judge
 from compress.bench.report import markdown as bench_markdown
-from compress.bench.stage import gates_from_config
 from compress.config import Config
-from compress.io import replace_dir, write_json_atomic
+from compress.gates import judge, settings_from_config
+from compress.io import building_dir, write_json_atomic, write_text_atomic
 from compress.run.report import STUDENT, collect_gates, metrics, report_markdown
 from compress.run.stages import StageOutcome
-from export.manifest import MANIFEST, write_manifest
+from export.artifact.manifest import MANIFEST, write_manifest
 
 MANIFEST_KEYS = ("source_sha256", "opset", "targets", "parity", "quantized")
 
@@ -62,28 +60,22 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
     export_report = _read(stages.export.folder / "model" / "export_report.json")
     bench = _read(stages.bench.folder / "bench.json")
     # Gates are judged now, with this config's thresholds: changing one does not re-measure anything.
-    bench["gates"] = judge(bench["results"], gates_from_config(config, (STUDENT,)))
+    bench["gates"] = judge(bench["results"], settings_from_config(config.bench, (STUDENT,)))
     gates = collect_gates(export_report, bench)
     numbers = metrics(distill_report, export_report, bench)
     report = {"schema": "st-compress/run_report/1", "command": command, "passed": gates["passed"],
               "gates": gates, "metrics": numbers, "stages": stages.summary(), "machine": bench["machine"],
               "config": config.to_dict()}
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
+    with building_dir(out_dir) as tmp:
         _fill(tmp, stages)
         (tmp / "bench").mkdir()
         write_json_atomic(tmp / "bench" / "bench.json", bench)
-        (tmp / "bench" / "bench.md").write_text(bench_markdown(bench))
+        write_text_atomic(tmp / "bench" / "bench.md", bench_markdown(bench))
         write_json_atomic(tmp / "report.json", report)
-        (tmp / "report.md").write_text(report_markdown(report, bench))
+        write_text_atomic(tmp / "report.md", report_markdown(report, bench))
         write_manifest(tmp, {"kind": kind, "status": "passed" if gates["passed"] else "failed",
                              "passed": gates["passed"], "gates": gates, "metrics": numbers,
                              "config": config.to_dict(), "stages": stages.summary(),
                              **{k: export_manifest[k] for k in MANIFEST_KEYS if k in export_manifest}})
-        replace_dir(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return {"out_dir": str(out_dir), "passed": gates["passed"], "gates": gates, "metrics": numbers,
             "stages": stages.summary()}

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.bench.stage import GATE_KEYS
 from compress.config import Config
-from compress.errors import ConfigError
+from compress.gates import BENCH_GATE_KEYS
 from compress.models import resolve_model
+from compress.preflight import check_input_file
 from compress.run.stages import digest
-from export.manifest import sha256_file
+from export.artifact.manifest import sha256_file
 
 SKIP_DIRS = {"onnx", "openvino", ".git"}
 WEIGHTS = {".safetensors", ".bin", ".onnx", ".pt"}
@@ -34,9 +34,7 @@ class StageKeys:
 def file_sha(path: str | None, key: str) -> str | None:
     if not path:
         return None
-    if not Path(path).is_file():
-        raise ConfigError(f"config key '{key}': file {path} does not exist",
-                          "fix the path (relative paths start where you run compress), or set the key to none")
+    check_input_file(path, key)
     return sha256_file(Path(path))
 
 
@@ -56,9 +54,10 @@ def model_digest(spec: str) -> str:
 
 
 def host() -> dict[str, Any]:
-    from serve.host import cpu_model
+    from export.artifact.host import cpu_model, host_target
 
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine()}
+    # the int8 target too: two machines with the same CPU name can run different int8 files (AVX2 or AVX512-VNNI)
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(), "int8_target": host_target()}
 
 
 def stage_keys(config: Config) -> StageKeys:
@@ -72,7 +71,7 @@ def stage_keys(config: Config) -> StageKeys:
     distill = digest({"teacher": teacher, "sample": sample, "sts": sts, "sts_train": sts_train,
                       **{k: c[k] for k in ("student", "loss", "train")}})
     export = digest({"distill": distill, "export": c["export"], "sample": sample, "sts_dev": sts["sts_dev"]})
-    measured = {k: v for k, v in c["bench"].items() if k not in GATE_KEYS}  # gates are judged at assembly
+    measured = {k: v for k, v in c["bench"].items() if k not in BENCH_GATE_KEYS}  # gates are judged at assembly
     bench = digest({"export": export, "bench": measured, "teacher": teacher, "sample": sample,
                     "sts_test": sts["sts_test"], "host": host()})
     return StageKeys(distill, export, bench)

@@ -16,7 +16,7 @@ from compress.run.assemble import Stages, assemble
 from compress.run.keys import stage_keys
 from compress.run.report import STUDENT
 from compress.run.stages import StageStore
-from export.manifest import check_replaceable
+from export.artifact.manifest import check_replaceable
 
 RUN_KIND = "run"
 
@@ -41,16 +41,32 @@ def check_run_out_dir(out_dir: Path) -> None:
                       "choose a new or empty folder for --out / output.dir, or remove that one")
 
 
-def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
+def preflight(config: Config, out_dir: Path) -> None:
+    """Every path, data file and layer index, before anything is written: a bad one is exit 2 in seconds."""
+    from compress.data import load_corpus, load_sts
+    from compress.preflight import check_config_inputs, check_output_dir
+
     check_run_out_dir(out_dir)
-    keys = stage_keys(config)  # also checks that every data file named in the config exists
+    check_output_dir(out_dir, "release folder (--out / output.dir)")
+    check_output_dir(Path(config.output.cache_dir), "output.cache_dir")
+    check_config_inputs(config)
+    data = config.data
+    load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    for path in {data.sts_dev, data.sts_test, data.sts_train if config.loss.task > 0 else None} - {None}:
+        load_sts(Path(str(path)))
+
+
+def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
+    preflight(config, out_dir)
+    keys = stage_keys(config)
     store = StageStore(Path(config.output.cache_dir) / "stages")
     with store.locked():
         distilled = store.run("distill", keys.distill, lambda tmp: _distill(config, tmp))
         if not distilled.reused and distilled.info.get("work_dir"):  # checkpoints only served resuming the stage
             shutil.rmtree(distilled.info["work_dir"], ignore_errors=True)
         exported = store.run("export", keys.export, lambda tmp: _export(config, distilled.folder / "student", tmp))
-        benched = store.run("bench", keys.bench, lambda tmp: _bench(config, exported.folder / "model", tmp, command))
+        benched = store.run("bench", keys.bench, lambda tmp: _bench(config, exported.folder / "model",
+                                                                    distilled.folder / "student", tmp, command))
         summary = assemble(config, out_dir, Stages(distilled, exported, benched), command, RUN_KIND)
     return RunResult(out_dir, summary)
 
@@ -70,8 +86,11 @@ def _export(config: Config, student_dir: Path, folder: Path) -> dict[str, Any]:
     return {"passed": result.passed}
 
 
-def _bench(config: Config, model_dir: Path, folder: Path, command: str) -> dict[str, Any]:
+def _bench(config: Config, model_dir: Path, student_dir: Path, folder: Path, command: str) -> dict[str, Any]:
     from compress.bench.stage import run_bench_stage
+    from compress.handoff import read_handoff
 
-    doc = run_bench_stage(config, command, folder, subjects=[f"{STUDENT}={model_dir}"])
+    handoff = read_handoff(student_dir)  # the sentences distillation held back
+    doc = run_bench_stage(config, command, folder, subjects=[f"{STUDENT}={model_dir}"],
+                          heldback=handoff.heldback if handoff else None)
     return {"measured": [f"{e['model']} on {e['profile']}: {e['status']}" for e in doc["results"]]}

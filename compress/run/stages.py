@@ -55,7 +55,8 @@ class StageStore:
     def locked(self) -> Iterator[None]:
         """One run at a time per cache: a second one would share (and clean) the first one's partial work."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("w") as handle:
+        handle = os.open(self.root, os.O_RDONLY)  # the folder itself is locked: no lock file is left behind
+        try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -63,6 +64,8 @@ class StageStore:
                                     "wait for it to finish, or set output.cache_dir to another folder") from None
             self._clean_partial()
             yield
+        finally:
+            os.close(handle)
 
     def _clean_partial(self) -> None:
         for tmp in self.root.glob("*/.tmp-*"):
@@ -83,7 +86,11 @@ class StageStore:
         tmp.mkdir(parents=True)
         log.info("stage %s: running (key %s)", name, key)
         start = time.perf_counter()
-        info = build(tmp)
+        try:
+            info = build(tmp)
+        except BaseException:  # a stage that failed leaves nothing (a killed one: see _clean_partial)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         seconds = time.perf_counter() - start
         write_json_atomic(tmp / STAGE_FILE, {"stage": name, "key": key, "seconds": seconds, "info": info})
         os.replace(tmp, final)

@@ -28,6 +28,7 @@ class BuiltStudent:
     model: SentenceTransformer
     pca: Pca | None
     description: str
+    teacher_layers: list[int] | None = None  # pruned: the teacher block each student block was copied from
 
 
 def build_student(config: StudentConfig, teacher: SentenceTransformer, sentences: list[str],
@@ -37,7 +38,7 @@ def build_student(config: StudentConfig, teacher: SentenceTransformer, sentences
         total = len(find_layer_list(backbone(teacher)))
         keep = list(config.keep_layers) if config.keep_layers else evenly_spread(total, config.num_layers)
         log.info("pruned student: keeping teacher layers %s of %d", keep, total)
-        return BuiltStudent(prune_layers(teacher, keep), None, f"pruned teacher, layers {keep}")
+        return BuiltStudent(prune_layers(teacher, keep), None, f"pruned teacher, layers {keep}", keep)
     if config.kind is StudentKind.STATIC:
         student, name = static_from_teacher(teacher, config.static_dims), "model2vec static"
         return _match(student, name, config, teacher, sentences, targets)

@@ -37,7 +37,10 @@ def prune_layers(teacher: SentenceTransformer, keep: list[int]) -> SentenceTrans
     """A deep copy of ``teacher`` with only the layers in ``keep`` (in that order)."""
     total = len(find_layer_list(backbone(teacher)))
     bad = [i for i in keep if not 0 <= i < total]
-    if bad or not keep or len(set(keep)) != len(keep):
+    if bad:
+        raise ConfigError(f"config key 'student.keep_layers' = {keep}: layer {bad[0]} is out of range; the model "
+                          f"has {total} layers (0..{total - 1})", f"use distinct indices in 0..{total - 1}")
+    if not keep or len(set(keep)) != len(keep):
         raise ConfigError(f"config key 'student.keep_layers' = {keep} is not a list of distinct layers",
                           f"use distinct indices in 0..{total - 1}")
     student = copy.deepcopy(teacher)

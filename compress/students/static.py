@@ -18,10 +18,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def is_static(model: SentenceTransformer) -> bool:
-    return type(model[0]).__name__ == "StaticEmbedding"
-
-
 def static_from_teacher(teacher: SentenceTransformer, dims: int) -> SentenceTransformer:
     """Model2Vec-distill ``teacher`` into ``StaticEmbedding`` + ``Normalize`` (``dims``: PCA dimensions)."""
     from model2vec.distill import distill_from_model

@@ -11,6 +11,7 @@ from transformers import TrainerCallback
 from compress.faults import crash_point
 from compress.losses.distill import DistillLoss
 from compress.losses.similarity import SimilarityKLLoss
+from compress.progress import ProgressLog
 
 LOSS_STATE = "distill_loss_state.safetensors"
 
@@ -59,3 +60,30 @@ class EvaluateAtEndCallback(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if state.global_step >= state.max_steps:
             control.should_evaluate = True
+
+
+class ProgressLogCallback(TrainerCallback):
+    """Where no progress bar is drawn (a script, CI): a log line every 30 s or 5% of training, with sentences
+    done, the rate, the last logged loss and the time left."""
+
+    def __init__(self) -> None:
+        self.bar: ProgressLog | None = None
+        self.per_step = 1
+        self.loss: float | None = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.per_step = int(args.per_device_train_batch_size) * max(1, int(args.world_size))
+        self.bar = ProgressLog(state.max_steps * self.per_step, "training", "sent",
+                               initial=state.global_step * self.per_step)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None,
+               **kwargs: Any) -> None:
+        if logs and "loss" in logs:
+            self.loss = float(logs["loss"])
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.bar is not None:
+            extra = {"epoch": f"{state.epoch:.2f}"} if state.epoch is not None else {}
+            if self.loss is not None:
+                extra["loss"] = f"{self.loss:.4g}"
+            self.bar.update(self.per_step, **extra)

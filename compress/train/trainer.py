@@ -18,8 +18,14 @@ from compress.config import Precision, SelectBy, TrainConfig
 from compress.data.sts import StsPairs
 from compress.losses.distill import DistillLoss
 from compress.precision import resolve
-from compress.progress import progress_enabled
-from compress.train.callbacks import EvaluateAtEndCallback, LossStateCallback, ScheduleCallback, restore_loss_state
+from compress.progress import progress_enabled, progress_logged
+from compress.train.callbacks import (
+    EvaluateAtEndCallback,
+    LossStateCallback,
+    ProgressLogCallback,
+    ScheduleCallback,
+    restore_loss_state,
+)
 from compress.train.evaluator import DistillEvaluator
 
 if TYPE_CHECKING:
@@ -108,6 +114,8 @@ def train_student(student: SentenceTransformer, distill: DistillLoss | None, tas
     evaluator = DistillEvaluator(data.val_sentences, data.val_targets, data.sts_dev,
                                  primary=config.select_by.value, batch_size=config.batch_size)
     callbacks: list[Any] = [EvaluateAtEndCallback(), *(extra_callbacks or [])]
+    if progress_logged():
+        callbacks.append(ProgressLogCallback())
     if distill is not None:
         callbacks += [ScheduleCallback(distill), LossStateCallback(distill)]
     args = _arguments(config, checkpoints, data.sts_dev is not None, student.device.type)

@@ -9,11 +9,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from compress.bench.profiles import PROFILES, Profile, get_profile
-from compress.bench.report import Gates, check_gates
 from compress.bench.schema import BENCH_SCHEMA
 from compress.bench.stage import parse_model
 from compress.cli import app
 from compress.errors import ConfigError
+from compress.gates import GateSettings, check
 
 runner = CliRunner()
 
@@ -21,9 +21,14 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def bench_run(tiny_config_toml: Path, tiny_teacher_dir: Path, tiny_student_dir: Path, exported,
               tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, str]:
+    from export.artifact.host import host_target
+    from export.artifact.layout import choose_file
+
     out = tmp_path_factory.mktemp("bench")
+    auto = choose_file(exported.out_dir, host_target())  # what "art" runs on this CPU; "int8" names the other one
+    other = next(f for f in ("onnx/model_qint8_avx2.onnx", "onnx/model_qint8_avx512_vnni.onnx") if f != auto)
     result = runner.invoke(app, [
-        "bench", str(tiny_student_dir), str(exported.out_dir), f"int8={exported.out_dir}:onnx/model_qint8_avx2.onnx",
+        "bench", str(tiny_student_dir), str(exported.out_dir), f"int8={exported.out_dir}:{other}",
         "--teacher", f"teacher={tiny_teacher_dir}", "--profiles", "edge-1core,x86-server,arm64", "--out", str(out),
         "--json",
         "--config", str(tiny_config_toml), "--set", "bench.latency_calls=20", "--set", "bench.warmup=2",
@@ -75,7 +80,7 @@ def test_accuracy_is_measured_once_per_file(bench_run: tuple[int, Path, str]) ->
 def test_pareto_png_decodes(bench_run: tuple[int, Path, str]) -> None:
     with Image.open(bench_run[1] / "pareto.png") as image:
         image.load()
-        assert image.size == (900, 600)
+        assert image.size == (1320, 660)
 
 
 def test_gate_failure_exits_1(tiny_config_toml: Path, tiny_student_dir: Path, tmp_path: Path) -> None:
@@ -93,14 +98,14 @@ def test_gate_failure_exits_1(tiny_config_toml: Path, tiny_student_dir: Path, tm
 def test_gates_per_profile_latency_and_retention() -> None:
     entry = {"model": "m", "profile": "edge-1core", "status": "ok", "size_mb": 10.0, "retention_percent": 98.0,
              "latency_batch1": {"total": {"p95_ms": 12.0}}}
-    assert check_gates([entry], Gates(min_retention=99.0)) == ["m on edge-1core: retention 98.00% < 99.0%"]
+    assert check([entry], GateSettings({"min_retention": 99.0})) == ["m on edge-1core: retention 98.00% < 99.0%"]
     unscored = {k: v for k, v in entry.items() if k != "retention_percent"}  # the teacher failed, or no STS file
-    assert check_gates([unscored], Gates(min_retention=50.0)) == [
+    assert check([unscored], GateSettings({"min_retention": 50.0})) == [
         "m on edge-1core: retention not measured (the teacher or the STS scores are missing)"]
-    assert check_gates([entry], Gates(max_p95_ms={"edge-1core": 10})) == [
+    assert check([entry], GateSettings({"max_p95_ms": {"edge-1core": 10}})) == [
         "m on edge-1core: batch-1 p95 12.00 ms > 10 ms"]
-    assert check_gates([entry], Gates(max_p95_ms={"x86-server": 10})) == []
-    assert check_gates([entry], Gates(max_p95_ms={"*": 20}, max_size_mb=11)) == []
+    assert check([entry], GateSettings({"max_p95_ms": {"x86-server": 10}})) == []
+    assert check([entry], GateSettings({"max_p95_ms": {"*": 20}, "max_size_mb": 11})) == []
 
 
 def test_profiles_and_model_specs(tmp_path: Path) -> None:
@@ -109,8 +114,11 @@ def test_profiles_and_model_specs(tmp_path: Path) -> None:
     assert not ok and why.startswith("not runnable here")
     with pytest.raises(ConfigError, match="unknown profile 'edge-9core'"):
         get_profile("edge-9core")
-    spec = parse_model("fast=path/to/art:onnx/model_qint8_avx2.onnx")
-    assert (spec.label, spec.kind, spec.path) == ("fast", "onnx", "path/to/art")
+    (tmp_path / "art").mkdir()
+    spec = parse_model(f"fast={tmp_path}/art:onnx/model_qint8_avx2.onnx")
+    assert (spec.label, spec.kind, spec.path) == ("fast", "onnx", f"{tmp_path}/art")
+    with pytest.raises(ConfigError, match="path/to/art does not exist"):
+        parse_model("fast=path/to/art:onnx/model_qint8_avx2.onnx")
     assert spec.file == "onnx/model_qint8_avx2.onnx"
     assert parse_model("all-MiniLM-L6-v2").kind == "torch"
     (tmp_path / "modules.json").write_text("[]")  # a sentence-transformers folder with its own ONNX export
@@ -137,7 +145,8 @@ def test_custom_profiles_from_the_config(tmp_path: Path) -> None:
 def test_model2vec_peer_is_measured_in_its_own_small_process(tiny_teacher, tmp_path: Path, sts_file: Path) -> None:
     from model2vec.distill import distill_from_model
 
-    from compress.bench.harness import BenchData, BenchSettings, ModelSpec, length_groups, run_bench
+    from compress.bench.harness import BenchData, ModelSpec, length_groups, run_bench
+    from compress.config import BenchConfig
     from compress.data import load_sts
     from tests.conftest import make_sentences
 
@@ -147,8 +156,8 @@ def test_model2vec_peer_is_measured_in_its_own_small_process(tiny_teacher, tmp_p
     sentences = make_sentences(20, seed=4)
     data = BenchData(sentences, sentences[:8], load_sts(sts_file), length_groups(sentences))
     (entry,) = run_bench([ModelSpec("m2v", "model2vec", str(tmp_path / "m2v"))], [get_profile("x86-server")], data,
-                         BenchSettings(latency_calls=5, warmup=1, throughput_batches=1, heldback=8,
-                                       throughput_seconds=0), False)
+                         BenchConfig(latency_calls=5, warmup=1, throughput_batches=1, heldback_sentences=8,
+                                     throughput_seconds=0), False)
     assert entry["status"] == "ok" and entry["imported_torch"] is False
     assert entry["throughput"]["32"] > 0 and -100 <= entry["sts_spearman"] <= 100
     assert entry["peak_rss_mb"] < 1000  # its own process image, not the (larger) parent's
@@ -169,3 +178,18 @@ def test_throughput_runs_for_at_least_the_given_time() -> None:
     calls.clear()
     _throughput(list, infer, ["a", "b", "c"], 2, 1, min_seconds=0.05)
     assert len(calls) > 1 + 1 and set(calls) == {2}  # kept going past the one batch asked for
+
+
+def test_pareto_frontier_keeps_only_unbeaten_points(tmp_path: Path) -> None:
+    from compress.bench.pareto import frontier, pareto_plot
+
+    points = [(1.0, 70.0), (2.0, 80.0), (2.5, 79.0), (5.0, 85.0), (0.5, 60.0), (6.0, 84.0)]
+    assert sorted(frontier(points)) == [0, 1, 3, 4]  # (2.5, 79) and (6, 84) are beaten on both counts
+
+    def entry(model: str, profile: str, ms: float, sts: float) -> dict[str, object]:
+        return {"model": model, "profile": profile, "status": "ok", "sts_spearman": sts, "size_mb": 20.0,
+                "latency_batch1": {"total": {"p50_ms": ms}}}
+
+    entries = [entry(f"m{i}", p, ms, sts) for i, (ms, sts) in enumerate(points) for p in ("x86-server", "edge")]
+    pareto_plot([*entries, {"model": "broken", "profile": "edge", "status": "error"}], tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 10_000

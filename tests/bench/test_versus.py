@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 from compress.bench.harness import ModelSpec
 from compress.bench.paired import PairedSettings
 from compress.bench.profiles import PROFILES
-from compress.bench.report import Gates, check_gates
 from compress.bench.schema import BENCH_SCHEMA
 from compress.bench.versus import versus
 from compress.cli import app
 from compress.config import load_config
 from compress.errors import ConfigError
+from compress.gates import GateSettings, check
 
 runner = CliRunner()
 QUICK = ["--set", "bench.latency_calls=5", "--set", "bench.warmup=1", "--set", "bench.throughput_batches=1",
@@ -94,12 +94,12 @@ def test_a_missing_reference_or_a_failed_run_is_recorded_and_fails_the_ratio_gat
     assert failed["broken"]["error"].startswith("paired measurement failed")
     entry = {"model": "broken", "profile": "edge-1core", "status": "ok", "size_mb": 1.0,
              "latency_batch1": {"total": {"p95_ms": 1.0}}, "head_to_head": absent["broken"]}
-    gates = Gates(max_latency_ratio=0.7, against="ref")
-    assert check_gates([entry], gates) == [
+    gates = GateSettings({"max_latency_ratio": 0.7}, against="ref")
+    assert check([entry], gates) == [
         "broken on edge-1core: no head-to-head result against ref (ref did not run on edge-1core)"]
-    assert check_gates([entry], Gates(max_size_mb=10)) == []  # no ratio gate: the missing ratio is not judged
+    assert check([entry], GateSettings({"max_size_mb": 10})) == []  # no ratio gate: the missing ratio is not judged
     measured = {**entry, "head_to_head": {"against": "ref", "batch": 32, "latency_ratio": {"median": 0.6},
                                           "throughput_ratio": {"median": 1.4}}}
-    assert check_gates([measured], Gates(max_latency_ratio=0.7, min_throughput_ratio=1.5, against="ref")) == [
+    assert check([measured], GateSettings({"max_latency_ratio": 0.7, "min_throughput_ratio": 1.5}, against="ref")) == [
         "broken on edge-1core: batch-32 throughput 1.40x ref's < 1.5x"]
-    assert check_gates([{**measured, "model": "ref"}], Gates(min_throughput_ratio=1.5, against="ref")) == []
+    assert check([{**measured, "model": "ref"}], GateSettings({"min_throughput_ratio": 1.5}, against="ref")) == []

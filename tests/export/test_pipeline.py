@@ -11,8 +11,8 @@ from sentence_transformers import SentenceTransformer
 from compress.config import ExportConfig, Target
 from compress.data import load_sts
 from compress.errors import CompressError
-from export.manifest import verify
-from export.ort_encoder import OnnxEncoder
+from export.artifact.encoder import OnnxEncoder
+from export.artifact.manifest import verify
 from export.parity import check_parity, cosines, parity_sentences
 from export.pipeline import ExportResult, export_artifact
 from export.presets import avx2, avx512, preset_for

@@ -85,3 +85,14 @@ def test_task_loss_is_weighted_cosent(tiny_teacher) -> None:
     distill, task = build_losses(LossConfig(mse=0, task=0.5), student, tiny_teacher)
     assert distill is None and task is not None
     assert task.weight == 0.5 and type(task.loss).__name__ == "CoSENTLoss"
+
+
+def test_a_pruned_student_learns_the_teacher_layers_it_kept(tiny_teacher) -> None:
+    student = prune_layers(tiny_teacher, [0, 2])
+    distill, _ = build_losses(LossConfig(mse=1, hidden=1), student, tiny_teacher, kept_layers=[0, 2])
+    assert distill is not None
+    assert distill.components["hidden"].layer_map == [0, 2]  # not the evenly spread [1, 3]
+    spread, _ = build_losses(LossConfig(mse=1, hidden=1), student, tiny_teacher)
+    assert spread is not None and spread.components["hidden"].layer_map == default_layer_map(2, 4) == [1, 3]
+    explicit, _ = build_losses(LossConfig(mse=1, hidden=1, layer_map=[3, 3]), student, tiny_teacher, [0, 2])
+    assert explicit is not None and explicit.components["hidden"].layer_map == [3, 3]

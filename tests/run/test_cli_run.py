@@ -64,7 +64,7 @@ def test_init_writes_the_embedded_default(tmp_path: Path) -> None:
     path = tmp_path / "compress.toml"
     assert runner.invoke(app, ["init", str(path)]).exit_code == 0
     assert path.read_text() == default_config_text()
-    assert load_config(path) == load_config(None, embedded_default=True)
+    assert load_config(path) == load_config(None)
     again = runner.invoke(app, ["init", str(path)])
     assert again.exit_code == 2 and "already exists" in again.output
     assert runner.invoke(app, ["init", str(path), "--force"]).exit_code == 0
@@ -75,7 +75,7 @@ def test_embedded_default_is_commented_and_complete() -> None:
     table = tomllib.loads(text)
     assert {"teacher", "data", "student", "loss", "train", "export", "bench", "output"} <= set(table)
     assert text.count("#") > 30
-    config = load_config(None, embedded_default=True)
+    config = load_config(None)
     assert config.teacher.model == "all-mpnet-base-v2"
     assert config.data.corpus == "../shared/data/corpus/sentences.txt.gz"
 

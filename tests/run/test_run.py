@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from compress.config import load_config
-from export.manifest import verify
+from export.artifact.manifest import verify
 from tests.conftest import flip_byte
 from tests.run.conftest import VOLATILE, Release, run_compress
 

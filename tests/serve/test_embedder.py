@@ -12,8 +12,9 @@ from sentence_transformers import SentenceTransformer
 
 from compress.errors import CompressError
 from compress.metrics import cosines
+from export.artifact.host import host_target
+from export.artifact.layout import preference
 from serve.embedder import Embedder, default_threads
-from serve.host import host_target, preference
 from tests.conftest import REPO, make_sentences
 
 
@@ -31,7 +32,7 @@ def test_picks_the_host_file_and_matches_sentence_transformers(exported) -> None
 def test_default_threads_follow_the_cores_the_process_may_use(exported, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from export.ort_encoder import OnnxEncoder
+    from export.artifact.encoder import OnnxEncoder
 
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)  # taskset -c 0, a 1-cpu cpuset

@@ -1,4 +1,4 @@
-"""Which int8 file suits this CPU: read the ISA from the CPU flags."""
+"""The host: its CPU model and ISA flags, and which int8 target suits it."""
 
 from __future__ import annotations
 
@@ -37,11 +37,3 @@ def host_target() -> str | None:
     if "avx2" in flags:
         return "avx2"
     return None
-
-
-def preference(target: str | None) -> list[str]:
-    """Files to try, best first, for a host target (a VNNI host can run avx512 and avx2 files too)."""
-    order = {"avx512_vnni": ["avx512_vnni", "avx512", "avx2"], "avx512": ["avx512", "avx2"], "avx2": ["avx2"],
-             "arm64": ["arm64"]}
-    files = [f"onnx/model_qint8_{t}.onnx" for t in order.get(target or "", [])]
-    return [*files, "onnx/model_optimized.onnx", "onnx/model.onnx"]

@@ -1,4 +1,9 @@
-"""Sentence embeddings from an exported ONNX file with onnxruntime and the Rust tokenizer (no torch)."""
+"""Sentence embeddings from an artifact's ONNX file with onnxruntime and the Rust tokenizer (no torch).
+
+A static-embedding artifact's graph is a lookup, a mean and a small matmul: spreading it over several
+onnxruntime threads only adds synchronization, and the tokenizer (most of the time at batch 32) already uses
+every core (on 2 cores one thread gave 17-23k sentences/s at batch 32 against 11-18k for two), so it runs one
+thread unless told otherwise."""
 
 from __future__ import annotations
 
@@ -8,21 +13,9 @@ from typing import Any
 import numpy as np
 
 from compress.errors import CompressError
+from export.artifact.layout import OUTPUT, TOKENIZER, is_static, pad_token
 
-OUTPUT = "sentence_embedding"
 STATIC_THREADS = 1  # intra-op threads for a static-embedding graph unless the caller says otherwise
-
-
-def is_static(folder: Path) -> bool:
-    """A Model2Vec-style artifact: its first module is a StaticEmbedding, so its graph is a lookup, a mean and a
-    small matmul. Spreading that over several onnxruntime threads only adds synchronization, and the tokenizer
-    (most of the time at batch 32) already uses every core: on 2 cores one thread gave 17-23k sentences/s at
-    batch 32 against 11-18k for two."""
-    import json
-
-    path = folder / "modules.json"
-    modules = json.loads(path.read_text()) if path.exists() else []
-    return bool(modules) and str(modules[0].get("type", "")).endswith("StaticEmbedding")
 
 
 def usable_cores() -> int:
@@ -64,7 +57,7 @@ class OnnxEncoder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.threads = intra_op_threads(tokenizer_dir, threads)
+        self.threads, self.max_length = intra_op_threads(tokenizer_dir, threads), max_length
         try:
             self.session = ort.InferenceSession(str(model_path), session_options(self.threads),
                                                 providers=["CPUExecutionProvider"])
@@ -72,10 +65,10 @@ class OnnxEncoder:
             raise CompressError(f"{model_path} is not a loadable ONNX model: {exc}",
                                 "re-export it (compress export)") from None
         self.inputs = {i.name for i in self.session.get_inputs()}
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_dir / TOKENIZER))
         self.tokenizer.enable_truncation(max_length)
-        pad_token = _pad_token(tokenizer_dir)
-        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad_token) or 0, pad_token=pad_token)
+        pad = pad_token(tokenizer_dir)
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad) or 0, pad_token=pad)
 
     def feeds(self, sentences: list[str]) -> dict[str, np.ndarray]:
         encodings = self.tokenizer.encode_batch(sentences)
@@ -89,32 +82,3 @@ class OnnxEncoder:
         out = [self.session.run([OUTPUT], self.feeds(sentences[i:i + batch_size]))[0]
                for i in range(0, len(sentences), batch_size)]
         return np.concatenate(out, axis=0).astype(np.float32)
-
-
-def _pad_token(tokenizer_dir: Path) -> str:
-    import json
-
-    path = tokenizer_dir / "special_tokens_map.json"
-    token = json.loads(path.read_text()).get("pad_token", "[PAD]") if path.exists() else "[PAD]"
-    return str(token["content"]) if isinstance(token, dict) else str(token)
-
-
-def max_length_of(folder: Path) -> int:
-    """The model's max sequence length as saved in a sentence-transformers folder.
-
-    Older folders keep it in sentence_bert_config.json; sentence-transformers 5.x keeps it in the tokenizer
-    config's model_max_length. The position-embedding count is the last resort.
-    """
-    import json
-
-    def read(name: str) -> dict[str, object]:
-        path = folder / name
-        return json.loads(path.read_text()) if path.exists() else {}
-
-    candidates = [read("sentence_bert_config.json").get("max_seq_length"),
-                  read("tokenizer_config.json").get("model_max_length"),
-                  read("config.json").get("max_position_embeddings")]
-    for value in candidates:
-        if isinstance(value, int | float) and 0 < value < 100_000:
-            return int(value)
-    return 512

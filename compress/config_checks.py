@@ -1,0 +1,118 @@
+"""Checks of a config's values that the types alone do not catch: ranges, cross-field rules, known names.
+
+Everything here runs before any work starts (``load_config``); checks that need a model's config file (layer
+counts) are in ``compress.preflight``.
+"""
+
+from __future__ import annotations
+
+from compress.config import BenchConfig, Config, StudentKind, Target
+from compress.errors import ConfigError
+from compress.gates import BENCH_GATE_KEYS, RATIO_GATES
+
+
+def _range_checks(config: Config) -> list[tuple[bool, str, str]]:
+    """(ok, key, what it must be) for every numeric key with a range."""
+    t, tr, d, st, lo, ex, b = (config.teacher, config.train, config.data, config.student, config.loss,
+                               config.export, config.bench)
+    return [
+        (tr.epochs > 0, "train.epochs", "must be > 0"),
+        (tr.batch_size >= 2, "train.batch_size", "must be >= 2"),
+        (tr.learning_rate > 0, "train.learning_rate", "must be > 0"),
+        (0 <= tr.warmup_ratio < 1, "train.warmup_ratio", "must be in [0, 1)"),
+        (tr.weight_decay >= 0, "train.weight_decay", "must be >= 0"),
+        (tr.eval_steps >= 1, "train.eval_steps", "must be >= 1"),
+        (tr.save_total_limit >= 1, "train.save_total_limit", "must be >= 1"),
+        ((tr.max_seq_length or 1) >= 1, "train.max_seq_length", "must be >= 1 or none"),
+        (t.batch_size >= 1, "teacher.batch_size", "must be >= 1"),
+        (t.chunk_size >= 1, "teacher.chunk_size", "must be >= 1"),
+        ((t.max_seq_length or 1) >= 1, "teacher.max_seq_length", "must be >= 1 or none"),
+        (st.num_layers >= 1, "student.num_layers", "must be >= 1"),
+        (st.static_dims >= 2, "student.static_dims", "must be >= 2"),
+        (d.validation_sentences >= 0, "data.validation_sentences", "must be >= 0"),
+        ((d.max_sentences or 2) >= 2, "data.max_sentences", "must be >= 2 or none"),
+        (lo.temperature > 0, "loss.temperature", "must be > 0"),
+        ((lo.temperature_end or 1) > 0, "loss.temperature_end", "must be > 0"),
+        (lo.relation_heads >= 1, "loss.relation_heads", "must be >= 1"),
+        (0 < ex.min_retention <= 100, "export.min_retention", "must be in (0, 100] (percent)"),
+        (0 < ex.min_cosine <= 1, "export.min_cosine", "must be in (0, 1]"),
+        (0 < ex.parity_min_cosine <= 1, "export.parity_min_cosine", "must be in (0, 1]"),
+        (ex.calibration_sentences >= 1, "export.calibration_sentences", "must be >= 1"),
+        (ex.gate_sentences >= 1, "export.gate_sentences", "must be >= 1"),
+        (7 <= ex.opset <= 23, "export.opset", "must be an ONNX opset in 7..23"),
+        (b.latency_calls >= 1, "bench.latency_calls", "must be >= 1"),
+        (b.heldback_sentences >= 1, "bench.heldback_sentences", "must be >= 1"),
+        (b.warmup >= 0, "bench.warmup", "must be >= 0"),
+        (b.throughput_batches >= 1, "bench.throughput_batches", "must be >= 1"),
+        (b.throughput_seconds >= 0, "bench.throughput_seconds", "must be >= 0"),
+    ]
+
+
+def validate(config: Config) -> None:
+    """Cross-field checks that the types alone do not catch."""
+    for ok, key, what in _range_checks(config):
+        if not ok:
+            raise ConfigError(f"config key '{key}' {what}")
+    export = config.export
+    if not export.targets or len(set(export.targets)) != len(export.targets):
+        raise ConfigError("config key 'export.targets' must list distinct targets",
+                          "allowed values: " + ", ".join(t.value for t in Target))
+    keep = config.student.keep_layers
+    if keep is not None and (not keep or len(set(keep)) != len(keep) or min(keep) < 0):
+        raise ConfigError(f"config key 'student.keep_layers' = {keep} must list distinct layer indices >= 0",
+                          "e.g. keep_layers = [0, 1, 4, 5], or none for all layers (pruned: num_layers)")
+    _validate_bench(config.bench)
+    _validate_loss(config)
+
+
+def _validate_loss(config: Config) -> None:
+    loss = config.loss
+    weights = {"mse": loss.mse, "cosine": loss.cosine, "similarity": loss.similarity, "task": loss.task,
+               "hidden": loss.hidden, "attention": loss.attention}
+    for name, weight in weights.items():
+        if weight < 0:
+            raise ConfigError(f"config key 'loss.{name}' must be >= 0 (a weight)")
+    if sum(weights.values()) == 0:
+        raise ConfigError("all loss weights are 0", "set at least one of loss.mse, loss.cosine, ... above 0")
+    if config.student.kind is StudentKind.STATIC and (loss.hidden > 0 or loss.attention > 0):
+        raise ConfigError("config keys 'loss.hidden' and 'loss.attention' need transformer layers; a static student "
+                          "has none", "set them to 0, or choose student.kind = 'pruned' or 'pretrained'")
+    if loss.task > 0 and not config.data.sts_train:
+        raise ConfigError("config key 'loss.task' needs 'data.sts_train' (labeled pairs)")
+    if loss.layer_map is not None and (not loss.layer_map or min(loss.layer_map) < 0):
+        raise ConfigError(f"config key 'loss.layer_map' = {loss.layer_map} must list teacher layers >= 0")
+
+
+def _validate_profiles(bench: BenchConfig) -> None:
+    from compress.bench.profiles import PROFILES
+
+    known = [*PROFILES, *bench.custom_profiles]
+    for name in bench.profiles:
+        if name not in known:
+            raise ConfigError(f"config key 'bench.profiles' names an unknown profile {name!r}",
+                              "choose from: " + ", ".join(known) + " (or define it under [bench.custom_profiles])")
+    for name, profile in bench.custom_profiles.items():
+        if profile.threads is not None and profile.threads < 1:
+            raise ConfigError(f"config key 'bench.custom_profiles.{name}.threads' must be >= 1 or none")
+        if profile.cores is not None and (not profile.cores or min(profile.cores) < 0):
+            raise ConfigError(f"config key 'bench.custom_profiles.{name}.cores' must list core numbers >= 0")
+
+
+def _validate_bench(bench: BenchConfig) -> None:
+    _validate_profiles(bench)
+    for key in BENCH_GATE_KEYS:  # every gate's threshold is a positive number (per profile for max_p95_ms)
+        value = getattr(bench, key)
+        for name, number in (value.items() if isinstance(value, dict) else [(None, value)]):
+            if number is not None and number <= 0:
+                raise ConfigError(f"config key 'bench.{key}{'.' + name if name else ''}' must be > 0")
+    if bench.head_to_head_rounds < 1 or bench.head_to_head_processes < 1:
+        raise ConfigError("config keys 'bench.head_to_head_rounds' and 'bench.head_to_head_processes' must be >= 1")
+    for key in RATIO_GATES:
+        value = getattr(bench, key)
+        if value is not None and not bench.against:
+            raise ConfigError(f"config key 'bench.{key}' is a ratio to another model, but 'bench.against' is not set",
+                              "set bench.against to the label of the model to compare with (e.g. \"teacher\")")
+    if bench.min_retention is not None and not bench.teacher:
+        raise ConfigError("config key 'bench.min_retention' is a share of the teacher's STS score, but 'bench.teacher' "
+                          "is none", "name a teacher (bench.teacher, --teacher) or drop the gate "
+                          "(--set bench.min_retention=none)")

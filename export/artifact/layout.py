@@ -1,0 +1,155 @@
+"""The artifact folder's layout: which file is where, which file runs on which target, what must be copied.
+
+An artifact (from ``compress export``, and the top of a ``compress run`` release) is a sentence-transformers
+folder whose transformer weights are ONNX files:
+
+- the student's ``config.json``, tokenizer files, ``modules.json`` and module folders; every module folder but
+  the transformer's keeps its weights (a ``Dense`` projection, a ``StaticEmbedding`` table), so that
+  sentence-transformers can load the folder with its ONNX backend (or, for a static model, as it is);
+- ``onnx/model.onnx`` (fp32), ``onnx/model_optimized.onnx`` (fused, when parity held),
+  ``onnx/model_qint8_<target>.onnx`` (dynamic int8) and optionally ``onnx/model_qdq_<target>.onnx`` (static
+  int8), each int8 file with ``<same name>.json`` beside it (its settings and scores);
+- ``export_report.json`` and ``manifest.json`` (``export.artifact.manifest``).
+
+This module imports neither torch nor onnxruntime: ``serve`` reads artifacts through it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from compress.errors import CompressError
+
+ONNX_DIR = "onnx"
+FP32 = f"{ONNX_DIR}/model.onnx"
+OPTIMIZED = f"{ONNX_DIR}/model_optimized.onnx"
+EXPORT_REPORT = "export_report.json"
+TOKENIZER = "tokenizer.json"
+MODULES = "modules.json"
+OUTPUT = "sentence_embedding"  # the graph output that holds the (pooled, projected, normalized) embedding
+# Files that hold the transformer's PyTorch weights: the ONNX files replace them in an artifact.
+TRANSFORMER_WEIGHTS = frozenset({"model.safetensors", "pytorch_model.bin", "model.onnx"})
+
+
+class QuantKind(StrEnum):
+    DYNAMIC = "qint8"
+    STATIC = "qdq"
+
+
+# Which int8 files a host can run, best first: a VNNI host runs the avx512 and avx2 files too.
+TARGET_ORDER: dict[str, tuple[str, ...]] = {
+    "avx512_vnni": ("avx512_vnni", "avx512", "avx2"),
+    "avx512": ("avx512", "avx2"),
+    "avx2": ("avx2",),
+    "arm64": ("arm64",),
+}
+TARGETS = tuple(TARGET_ORDER)
+
+
+def quantized_file(target: str, kind: QuantKind = QuantKind.DYNAMIC) -> str:
+    return f"{ONNX_DIR}/model_{kind.value}_{target}.onnx"
+
+
+def settings_file(onnx_file: str) -> str:
+    """The JSON beside an int8 file: its quantization settings and gate scores."""
+    return str(Path(onnx_file).with_suffix(".json"))
+
+
+def target_of(onnx_file: str) -> str:
+    """``avx2`` for ``onnx/model_qint8_avx2.onnx``; ``fp32`` for the fp32 and optimized graphs."""
+    stem = Path(onnx_file).stem
+    for kind in QuantKind:
+        if stem.startswith(f"model_{kind.value}_"):
+            return stem.removeprefix(f"model_{kind.value}_")
+    return "fp32"
+
+
+def preference(target: str | None) -> list[str]:
+    """Files to try, best first, for a host target (None: the fp32 graphs only)."""
+    return [*(quantized_file(t) for t in TARGET_ORDER.get(target or "", ())), OPTIMIZED, FP32]
+
+
+def choose_file(folder: Path, target: str | None, exact: bool = False) -> str:
+    """The file an artifact runs for ``target``: its int8 file (``exact``: that one or an error), else the best
+    int8 file the target can run, else the optimized, else the plain fp32 graph."""
+    if exact and target not in (None, "fp32"):
+        name = quantized_file(str(target))
+        if not (folder / name).is_file():
+            raise CompressError(f"{folder} has no file for target {target!r} ({name})",
+                                "use target 'auto', 'fp32' or one the artifact was exported for")
+        return name
+    found = next((f for f in preference(target) if (folder / f).is_file()), None)
+    if found is None:
+        raise CompressError(f"{folder} holds no ONNX model", "pass an artifact folder written by compress export")
+    return found
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CompressError(f"{path} is not readable JSON ({exc})", "re-export the artifact") from None
+
+
+def modules(folder: Path) -> list[dict[str, Any]]:
+    """The entries of ``modules.json`` (``[]`` when the folder has none)."""
+    entries = _read_json(folder / MODULES) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise CompressError(f"{folder / MODULES} is not a list of modules", "re-export the artifact")
+    return entries
+
+
+def is_static(folder: Path) -> bool:
+    """A Model2Vec-style artifact or student folder: its first module is a ``StaticEmbedding``."""
+    entries = modules(folder)
+    return bool(entries) and str(entries[0].get("type", "")).endswith("StaticEmbedding")
+
+
+def weighted_module_dirs(folder: Path) -> list[str]:
+    """Module folders a runtime loads with their weights: every module but the top-level transformer, whose
+    weights are the ONNX files (``""`` for a static model's top-level token table)."""
+    static = is_static(folder)
+    return [str(e.get("path", "")) for e in modules(folder) if e.get("path") or static]
+
+
+def copy_model_files(student_dir: Path, dest: Path) -> None:
+    """Copy a sentence-transformers folder into an artifact: everything but the transformer's PyTorch weights,
+    checkpoints, hidden files and any ONNX export of its own; module folders (and a static model's token
+    table) keep their weights."""
+    keep_weights = set(weighted_module_dirs(student_dir))
+    for item in student_dir.iterdir():
+        if item.name.startswith((".", "checkpoint")) or item.name == ONNX_DIR:
+            continue
+        if item.name in TRANSFORMER_WEIGHTS and "" not in keep_weights:
+            continue
+        if item.is_dir():
+            ignore = None if item.name in keep_weights else shutil.ignore_patterns(*TRANSFORMER_WEIGHTS)
+            shutil.copytree(item, dest / item.name, ignore=ignore)
+        else:
+            shutil.copy2(item, dest / item.name)
+
+
+def max_length_of(folder: Path) -> int:
+    """The model's max sequence length as saved in a sentence-transformers folder.
+
+    Older folders keep it in sentence_bert_config.json; sentence-transformers 5.x keeps it in the tokenizer
+    config's model_max_length. The position-embedding count is the last resort.
+    """
+    candidates = [(_read_json(folder / name) or {}).get(key) for name, key in
+                  (("sentence_bert_config.json", "max_seq_length"), ("tokenizer_config.json", "model_max_length"),
+                   ("config.json", "max_position_embeddings"))]
+    for value in candidates:
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 100_000:
+            return int(value)
+    return 512
+
+
+def pad_token(folder: Path) -> str:
+    token = (_read_json(folder / "special_tokens_map.json") or {}).get("pad_token", "[PAD]")
+    return str(token["content"]) if isinstance(token, dict) else str(token)
