@@ -73,9 +73,16 @@ def _passes(score: Score, min_retention: float, min_cosine: float) -> bool:
     return retention_ok and score.cosine_mean >= min_cosine
 
 
+@dataclass(frozen=True)
+class GateResult:
+    preset: QuantPreset  # the one that made the file kept at ``dst`` (with its exclusions)
+    chosen: Attempt  # the first attempt that passed, else the one with the highest cosine
+    attempts: list[Attempt]  # every attempt, in order
+
+
 def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, quantize: QuantizeFn,
-                   min_retention: float, min_cosine: float) -> tuple[QuantPreset, list[Attempt]]:
-    """Write ``dst``; return the preset that made it (with its exclusions) and every attempt, in order.
+                   min_retention: float, min_cosine: float) -> GateResult:
+    """Write ``dst``; return the attempt kept there, the preset that made it, and every attempt, in order.
 
     Fused Attention nodes with an attention bias are never quantized (QAttention would drop the bias).
     Plans, cumulative: the preset as it is; per-channel weights; then excluding the embedding lookups, the first
@@ -112,7 +119,7 @@ def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, q
     os.replace(chosen[1], dst)
     for _, path, _ in tries:
         path.unlink(missing_ok=True)
-    return chosen[2], [t[0] for t in tries]
+    return GateResult(chosen[2], chosen[0], [t[0] for t in tries])
 
 
 def attempts_to_dicts(attempts: list[Attempt]) -> list[dict[str, Any]]:

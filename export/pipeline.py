@@ -162,11 +162,10 @@ def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, conf
         quantize_static(src, out, preset, reader, config.calibration_method)
 
     quantize: QuantizeFn = calibrated if static else quantize_dynamic
-    preset, attempts = gated_quantize(base, dst, preset_for(target), scorer, quantize, config.min_retention,
-                                      config.min_cosine)
-    chosen = next((a for a in attempts if a.passed), max(attempts, key=lambda a: a.score.cosine_mean))
-    entry = {"target": target, "kind": "static-qdq" if static else "dynamic", "settings": preset.to_dict(),
-             "passed": chosen.passed, "score": asdict(chosen.score), "attempts": attempts_to_dicts(attempts),
+    gated = gated_quantize(base, dst, preset_for(target), scorer, quantize, config.min_retention, config.min_cosine)
+    entry = {"target": target, "kind": "static-qdq" if static else "dynamic", "settings": gated.preset.to_dict(),
+             "passed": gated.chosen.passed, "score": asdict(gated.chosen.score),
+             "attempts": attempts_to_dicts(gated.attempts),
              "size_bytes": dst.stat().st_size, **quantized_op_count(dst)}
     if static:
         entry["calibration"] = {"sentences": config.calibration_sentences, "method": config.calibration_method.value}

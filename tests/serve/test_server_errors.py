@@ -83,7 +83,9 @@ def test_a_chunked_body_over_the_limit_gets_413(server: Running) -> None:
 @pytest.mark.parametrize(("body", "code"), [
     ({"input": [101, 2023, 102]}, "token_ids_not_supported"),
     ({"input": [[101, 2023], [101]]}, "token_ids_not_supported"),
-    ({"input": "a", "dimensions": 0}, "invalid_request"),
+    ({"input": "a", "dimensions": 0}, "unsupported_dimensions"),
+    ({"input": ["ok"], "dimensions": 7}, "unsupported_dimensions"),
+    ({"input": ["ok", 3]}, "token_ids_not_supported"),
     ({"input": 5}, "invalid_request"),
     ({"inputs": "typo"}, "invalid_request"),
 ])
@@ -102,7 +104,11 @@ def test_the_openapi_spec_documents_every_answer(server: Running) -> None:
     assert {"200", "400", "401", "413", "422", "503"} <= set(post["responses"])
     assert post["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
     body = spec["components"]["schemas"]["EmbeddingRequest"]["properties"]
-    assert body["dimensions"]["anyOf"][0]["minimum"] == 1  # 0 is refused, and the spec says so
+    only = body["dimensions"]["anyOf"][0]
+    assert only.get("const", (only.get("enum") or [None])[0]) == server.embedder.dim  # 0, 7, ...: refused, as said
+    text, texts = body["input"]["anyOf"]
+    assert text["maxLength"] == server.settings.max_chars
+    assert (texts["minItems"], texts["maxItems"]) == (1, server.settings.max_items)
     metrics = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert "text/plain" in metrics
     assert "401" in spec["paths"]["/info"]["get"]["responses"]
