@@ -137,10 +137,10 @@ def distill(config: ConfigOption = None, set_: SetOption = None,
             ) -> None:
     """Distill the teacher into a student: a sentence-transformers folder plus distill_report.json."""
     from compress.config import load_config
-    from compress.preflight import check_config_inputs, check_output_dir
+    from compress.preflight import check_config_inputs, check_output_dir, check_student_out
 
     cfg = load_config(config, set_ or [])
-    check_output_dir(out, "student folder (--out)")
+    check_student_out(out)
     check_output_dir(Path(cfg.output.cache_dir), "output.cache_dir")
     check_config_inputs(cfg)
     from compress.distill import distill as run_distill

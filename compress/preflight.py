@@ -111,3 +111,13 @@ def check_config_inputs(config: Config) -> None:
     """What ``compress check-config`` adds to parsing: the data files exist, the layer indices fit."""
     check_data_files(config)
     check_layers(config)
+
+
+def check_student_out(path: Path) -> None:
+    """The student folder ``compress distill`` writes: new, empty, or an earlier student (it is replaced)."""
+    check_output_dir(path, "student folder (--out)")
+    from compress.handoff import REPORT_NAME
+
+    if path.is_dir() and any(path.iterdir()) and not (path / REPORT_NAME).is_file():
+        raise CompressError(f"student folder {path} already holds something that is not a distilled student",
+                            "choose a new or empty folder for --out, or remove that one")

@@ -126,3 +126,11 @@ def test_serve_refuses_a_bad_port_and_a_port_in_use(exported) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         _refused(["serve", str(exported.out_dir), "--port", str(port)], f"cannot listen on 127.0.0.1:{port}")
+
+
+def test_distill_never_replaces_a_folder_that_is_not_a_student(tiny_config_toml: Path, tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    _refused(["distill", "--config", str(tiny_config_toml), "--out", str(tmp_path / "mine")],
+             "not a distilled student")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"

@@ -37,6 +37,9 @@ def test_release_folder_is_complete_and_checksummed(release: Release) -> None:
     assert {row["model"] for row in manifest["metrics"]["bench"]} == {"teacher", "student"}
     report = (release.out / "report.md").read_text()
     assert report.startswith("# st-compress run: PASSED") and "| student | x86-server |" in report
+    assert "Machine: " in report and "## Stages" in report  # written from bench.json, not cut from bench.md
+    assert release.out.stat().st_mode & 0o055 == 0o055  # others may read what they are handed (not 0700)
+    assert not (release.cache / "stages" / ".lock").exists()  # the stages folder itself is locked
 
 
 def test_rerun_reuses_every_stage_and_json_summary(release: Release) -> None:
