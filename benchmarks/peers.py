@@ -201,7 +201,7 @@ def write(doc: dict[str, Any]) -> None:
               "on STS-B dev and the corpus before these test scores were read. Latency: batch 1, real held-back "
               "corpus sentences, tokenization included; throughput: batches of 32 and 128. On edge-1core no "
               "teacher runs beside the models, so no retention or cosine there. What fell short, why, and what "
-              "would reach it: README, 'The default recipe and the fast tier'.", ""]
+              "would reach it: docs/recipe.md.", ""]
     write_text_atomic(ROOT / "BENCHMARKS.md", "\n".join(lines))
 
 

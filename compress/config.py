@@ -64,7 +64,7 @@ class TeacherConfig:
 class DataConfig:
     corpus: str = f"{DEFAULT_DATA}/corpus/sentences.txt.gz"
     column: str = "sentence"
-    max_sentences: int | None = 20000
+    max_sentences: int | None = 60000
     validation_sentences: int = 1000
     sts_train: str | None = f"{DEFAULT_DATA}/stsb/train.csv"
     sts_dev: str | None = f"{DEFAULT_DATA}/stsb/dev.csv"
@@ -99,12 +99,12 @@ class LossConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: float = 1.0
+    epochs: float = 3.0
     batch_size: int = 32
     learning_rate: float = 1e-4
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
-    eval_steps: int = 200
+    eval_steps: int = 750
     save_total_limit: int = 2
     select_by: SelectBy = SelectBy.COSINE
     max_seq_length: int | None = None
@@ -161,7 +161,7 @@ class BenchConfig:
     teacher: str | None = "auto"  # "auto": the [teacher] model; "label=path"; none to skip
     profiles: list[str] = field(default_factory=lambda: ["x86-server", "edge-1core"])
     custom_profiles: dict[str, ProfileConfig] = field(default_factory=dict)
-    latency_calls: int = 1000
+    latency_calls: int = 300
     warmup: int = 50
     throughput_batches: int = 4  # at least; more until throughput_seconds have passed
     throughput_seconds: float = 1.0  # a fast model's few batches take milliseconds: too short to time
@@ -180,7 +180,7 @@ class BenchConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    dir: str = "runs/student"
+    dir: str = "runs/release"  # the release folder of compress run
     cache_dir: str = ".cache/st-compress"
     progress: bool = True
 

@@ -54,3 +54,14 @@ def test_every_command_without_config_resolves_the_recipe(monkeypatch: pytest.Mo
     assert resolved == recipe
     check = json.loads(runner.invoke(app, ["check-config"]).stdout)
     assert check == json.loads(json.dumps(load_config().to_dict()))
+
+
+# Where a file's omitted key and the recipe part, on purpose (docs/config.md): the recipe's student is a cut
+# MiniLM (its keep_layers would be wrong for a pruned teacher), and its gates are the recipe's own floors.
+RECIPE_ONLY = {"student.kind", "student.keep_layers", "bench.min_retention", "bench.max_size_mb"}
+
+
+def test_the_recipe_and_a_files_defaults_differ_only_where_documented() -> None:
+    recipe, base = load_config().to_dict(), Config().to_dict()
+    differ = {f"{s}.{k}" for s in recipe for k in recipe[s] if recipe[s][k] != base[s][k]}
+    assert differ == RECIPE_ONLY
