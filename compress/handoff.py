@@ -6,7 +6,7 @@ recomputing it; a student folder without it (any sentence-transformers folder) f
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +17,21 @@ KEY = "handoff"
 @dataclass(frozen=True)
 class Handoff:
     heldback: list[str]
-    student_kind: str
+    student_kind: str  # the report's own ``student.kind``: not written twice
     teacher_layers: list[int] | None = None  # pruned: teacher block of each student block
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The report's ``handoff`` section (the kind is in its ``student`` section already)."""
+        return {"heldback": self.heldback, "teacher_layers": self.teacher_layers}
 
 
 def read_handoff(student_dir: Path) -> Handoff | None:
     path = student_dir / REPORT_NAME
     try:
-        data = json.loads(path.read_text(encoding="utf-8")).get(KEY)
+        report = json.loads(path.read_text(encoding="utf-8"))
+        data, kind = report.get(KEY), report.get("student", {}).get("kind", "")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("heldback"), list):
         return None
-    return Handoff([str(s) for s in data["heldback"]], str(data.get("student_kind", "")), data.get("teacher_layers"))
+    return Handoff([str(s) for s in data["heldback"]], str(kind), data.get("teacher_layers"))

@@ -53,11 +53,13 @@ def session_options(threads: int | None) -> Any:
 
 
 class OnnxEncoder:
-    def __init__(self, model_path: Path, tokenizer_dir: Path, max_length: int, threads: int | None = None) -> None:
+    def __init__(self, model_path: Path, tokenizer_dir: Path, max_length: int, threads: int | None = None,
+                 fallback: int | None = None) -> None:
+        """``threads``/``fallback``: see ``intra_op_threads`` (``tokenizer_dir`` is the artifact folder)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.threads, self.max_length = intra_op_threads(tokenizer_dir, threads), max_length
+        self.threads, self.max_length = intra_op_threads(tokenizer_dir, threads, fallback), max_length
         try:
             self.session = ort.InferenceSession(str(model_path), session_options(self.threads),
                                                 providers=["CPUExecutionProvider"])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compress.errors import CompressError
-from export.artifact.encoder import OnnxEncoder, intra_op_threads
+from export.artifact.encoder import OnnxEncoder
 from export.artifact.host import host_target
 from export.artifact.layout import TARGETS, choose_file, max_length_of
 from export.artifact.manifest import read_manifest, verify
@@ -28,7 +28,7 @@ def file_for(folder: Path, target: str = "auto") -> str:
 
 def open_file(folder: Path, file: str, threads: int | None = None, fallback: int | None = None) -> OnnxEncoder:
     """An encoder for one ONNX file of the artifact (threads: ``encoder.intra_op_threads``)."""
-    return OnnxEncoder(folder / file, folder, max_length_of(folder), intra_op_threads(folder, threads, fallback))
+    return OnnxEncoder(folder / file, folder, max_length_of(folder), threads, fallback)
 
 
 @dataclass(frozen=True)
