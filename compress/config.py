@@ -143,6 +143,7 @@ class ExportConfig:
     parity_min_cosine: float = 0.99999
     gate_sentences: int = 256
     opset: int = 17
+    ort_format: bool = True  # an ORT-format copy of each int8 file and the operator list for a minimal build
 
 
 @dataclass(frozen=True)

@@ -43,3 +43,13 @@ def check_parity(model: SentenceTransformer, encoder: OnnxEncoder, sentences: li
         worst_diff = max(worst_diff, float(np.abs(got - reference).max()))
         worst_cos = min(worst_cos, float(cosines(got, reference).min()))
     return Parity(worst_diff, worst_cos, len(sentences), BATCH_SIZES)
+
+
+def compare(reference: OnnxEncoder, other: OnnxEncoder, sentences: list[str]) -> Parity:
+    """Two files that should compute the same thing (an int8 file and its ORT-format copy), batch for batch."""
+    worst_diff, worst_cos = 0.0, 1.0
+    for batch_size in BATCH_SIZES:
+        want, got = reference.encode(sentences, batch_size), other.encode(sentences, batch_size)
+        worst_diff = max(worst_diff, float(np.abs(got - want).max()))
+        worst_cos = min(worst_cos, float(cosines(got, want).min()))
+    return Parity(worst_diff, worst_cos, len(sentences), BATCH_SIZES)

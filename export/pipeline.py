@@ -25,17 +25,23 @@ from export.artifact.layout import (
     ONNX_DIR,
     OPTIMIZED,
     QuantKind,
+    align_tokenizer_config,
     copy_model_files,
+    fold_modules,
     is_static,
+    max_length_of,
     quantized_file,
     settings_file,
 )
 from export.artifact.manifest import check_replaceable, sha256_file, write_manifest
+from export.card import write_card
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
+from export.mobile import write_ort_copies
 from export.onnx_export import export_onnx
 from export.optimize import Optimization, model_type_for, optimize
 from export.parity import Parity, check_parity, parity_sentences
 from export.presets import QuantPreset, preset_for
+from export.projection import export_projected, transformer_fold
 from export.quantize import SentenceReader, quantize_dynamic, quantize_static, quantized_op_count
 from export.static import export_static
 
@@ -88,14 +94,16 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
         (tmp / ONNX_DIR).mkdir()
         report = _build(model, student_dir, tmp, config, sentences, sts_dev)
         report["source"] = {"dir": str(student_dir), "sha256": source_sha}
+        report["embedding"] = describe(model, is_static(student_dir), max_length_of(tmp))
         write_json_atomic(tmp / EXPORT_REPORT, report)
+        write_card(tmp, report, out_dir.name)
         write_manifest(tmp, {"source_sha256": source_sha, "opset": config.opset, "passed": report["passed"],
                              "status": "passed" if report["passed"] else "failed",
                              "targets": [t.value for t in config.targets], "parity": report["parity"],
                              "quantized": {name: {k: entry[k] for k in ("target", "kind", "settings", "passed",
                                                                           "score")}
                                            for name, entry in report["quantized"].items()},
-                             "report": EXPORT_REPORT})
+                             "ort_format": report["ort_format"], "report": EXPORT_REPORT})
     return ExportResult(out_dir, report, bool(report["passed"]))
 
 
@@ -105,7 +113,8 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
     if is_static(student_dir):
         exporter, max_length = export_static(model, folder, fp32, config.opset)
     else:
-        exporter, max_length = export_onnx(student_dir, fp32, config.opset), model.max_seq_length
+        exporter, max_length = _export_transformer(model, student_dir, folder, config.opset), model.max_seq_length
+    align_tokenizer_config(folder, max_length)
     encoder = OnnxEncoder(fp32, folder, max_length)
     probe = parity_sentences(sentences[:40], max_length)
     parity = _require_parity(check_parity(model, encoder, probe), config.parity_min_cosine, fp32)
@@ -119,10 +128,31 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
             files[quantized_file(target.value, QuantKind.STATIC)] = _quantize_target(fp32, folder, target.value,
                                                                                      scorer, config, sentences,
                                                                                      static=True)
+    mobile = write_ort_copies(folder, list(files), max_length, probe) if config.ort_format else None
     return {"exporter": exporter, "opset": config.opset, "parity": asdict(parity),
             "optimization": asdict(optimization), "quantized_from": str(base.relative_to(folder)),
-            "fp32_sts_dev_spearman": scorer.fp32_spearman, "quantized": files,
+            "fp32_sts_dev_spearman": scorer.fp32_spearman, "quantized": files, "ort_format": mobile,
             "passed": all(f["passed"] for f in files.values())}
+
+
+def describe(model: Any, static: bool, max_length: int) -> dict[str, Any]:
+    """What the model card says of the embedding: width, normalization, pooling, depth, length."""
+    from compress.models import has_normalize
+
+    pooling = next((m for m in model if type(m).__name__ == "Pooling"), None)
+    return {"dim": int(model.get_embedding_dimension() or 0), "normalized": has_normalize(model),
+            "pooling": str(getattr(pooling, "pooling_mode", "mean")) if pooling is not None else "mean",
+            "static": static, "layers": None if static else int(backbone(model).config.num_hidden_layers),
+            "max_length": max_length}
+
+
+def _export_transformer(model: Any, student_dir: Path, folder: Path, opset: int) -> str:
+    """optimum-onnx's export; a student with a linear projection gets it applied per token instead."""
+    fold = transformer_fold(model)
+    if not fold.applied:
+        return export_onnx(student_dir, folder / FP32, opset)
+    fold_modules(folder, fold.indices, fold.dim)
+    return export_projected(model, fold, folder / FP32, opset)
 
 
 def _require_parity(parity: Parity, min_cosine: float, path: Path) -> Parity:

@@ -1,7 +1,8 @@
 """ONNX export of a static-embedding student: token vectors gathered, masked mean, then the student's own tail.
 
 sentence-transformers' ``StaticEmbedding`` takes flat ids with offsets (an ``EmbeddingBag``); the exported graph
-takes the usual padded ``input_ids`` and ``attention_mask`` instead, so the runtime, the server and the benchmark
+takes the usual padded ``input_ids`` and ``attention_mask`` instead (a linear projection applied per token, as in
+``export.projection``), so the runtime, the server and the benchmark
 treat it like any other artifact. The tokenizer is written beside it without special tokens, as
 ``StaticEmbedding`` tokenizes, and truncating at ``STATIC_MAX_LENGTH`` tokens (for the student as well).
 """
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from export.onnx_export import add_hidden_state_alias, trace_export
+from export.projection import foldable
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 STATIC_MAX_LENGTH = 256
 PAD = "[PAD]"
+STATIC_MODEL_TYPE = "static-embedding"
 
 
 def limit_length(model: SentenceTransformer, max_length: int = STATIC_MAX_LENGTH) -> int:
@@ -37,6 +40,10 @@ def write_tokenizer(model: SentenceTransformer, folder: Path, max_length: int) -
     (folder / "tokenizer.json").write_text(json.dumps(spec))
     (folder / "special_tokens_map.json").write_text(json.dumps({"pad_token": PAD}))
     (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_length}))
+    # transformers.js needs a config.json: a model type no library claims, so that it runs the graph as a plain
+    # encoder (it says so once: "Unknown model class").
+    (folder / "config.json").write_text(json.dumps({"model_type": STATIC_MODEL_TYPE,
+                                                    "architectures": ["StaticEmbedding"]}))
 
 
 def export_static(model: SentenceTransformer, folder: Path, onnx_path: Path, opset: int) -> tuple[str, int]:
@@ -47,16 +54,20 @@ def export_static(model: SentenceTransformer, folder: Path, onnx_path: Path, ops
     write_tokenizer(model, folder, max_length)
     static: Any = model[0]
     weight = static.embedding.weight.detach()
-    tail = [model[i] for i in range(1, len(model))]
+    fold = foldable(model, 1)  # a linear projection is applied per token, so token_embeddings are final too
+    dense = [model[i] for i in fold.indices]
+    tail = [model[i] for i in range(1, len(model)) if i not in fold.indices]
 
     class Padded(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.weight = torch.nn.Parameter(weight, requires_grad=False)
-            self.tail = torch.nn.ModuleList(tail)
+            self.dense, self.tail = torch.nn.ModuleList(dense), torch.nn.ModuleList(tail)
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             tokens = torch.nn.functional.embedding(input_ids, self.weight)
+            for module in self.dense:
+                tokens = module.linear(tokens)  # type: ignore[operator]
             mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
             features = {"sentence_embedding": pooled}

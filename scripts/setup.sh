@@ -9,3 +9,5 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q -e ".[train,serve,models,dev]"
 .venv/bin/python -m pip check
 echo "st-compress is set up in .venv" >&2
+# The edge profiles' runtimes (transformers.js for Node and Chromium, the emulated arm64 runtime): into the cache.
+bash scripts/setup-edge.sh all

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from compress.config import StudentConfig, StudentKind
+
 if TYPE_CHECKING:
     from export.pipeline import ExportResult
 
@@ -164,3 +166,38 @@ def exported(tiny_student_dir: Path, sts_file: Path, tmp_path_factory: pytest.Te
                           gate_sentences=64, min_retention=50.0, min_cosine=0.98)
     out = tmp_path_factory.mktemp("artifact") / "art"
     return export_artifact(tiny_student_dir, out, config, make_sentences(80, seed=11), load_sts(sts_file))
+
+
+KindArtifacts = dict[StudentKind, tuple[Path, Path]]
+
+
+def build_kind_student(kind: StudentKind, teacher_dir: Path, other_dir: Path, out: Path) -> Path:
+    from sentence_transformers import SentenceTransformer
+
+    from compress.students import build_student
+
+    teacher = SentenceTransformer(str(teacher_dir), device="cpu")
+    sentences = make_sentences(80, seed=8)
+    config = StudentConfig(kind=kind, model=str(other_dir), num_layers=2, static_dims=16)
+    built = build_student(config, teacher, sentences, teacher.encode(sentences, convert_to_numpy=True))
+    built.model.save(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def kind_artifacts(tiny_teacher_dir: Path, tiny_other_dir: Path, sts_file: Path,
+                   tmp_path_factory: pytest.TempPathFactory) -> KindArtifacts:
+    """(student folder, artifact folder) for each student kind: pruned teacher, pretrained encoder with a
+    projection (tiny_other_dir is narrower than the teacher), and static token vectors with a projection."""
+    from compress.config import ExportConfig, Target
+    from compress.data import load_sts
+    from export.pipeline import export_artifact
+
+    config = ExportConfig(targets=[Target.AVX2, Target.ARM64], gate_sentences=32, min_retention=50.0, min_cosine=0.9)
+    found = {}
+    for kind in StudentKind:
+        root = tmp_path_factory.mktemp(f"kind-{kind.value}")
+        student = build_kind_student(kind, tiny_teacher_dir, tiny_other_dir, root / "student")
+        art = export_artifact(student, root / "art", config, make_sentences(60, seed=10), load_sts(sts_file))
+        found[kind] = (student, art.out_dir)
+    return found

@@ -161,9 +161,15 @@ def copy_accuracy(entries: list[dict[str, Any]], source: dict[int, int]) -> None
 
 def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
               settings: BenchConfig, show_progress: bool = True) -> list[dict[str, Any]]:
-    """Every model on every profile. Accuracy (STS, held-back embeddings) depends on the file, not the threads:
-    it is measured on the first profile that runs a file and copied to the later ones, which saves the slow
-    teacher encoding the test set again on each profile."""
+    """Every model on every (native) profile: the entries of ``measure_native``."""
+    return measure_native(models, profiles, data, settings, show_progress)[0]
+
+
+def measure_native(models: list[ModelSpec], profiles: list[Profile], data: BenchData, settings: BenchConfig,
+                   show_progress: bool = True) -> tuple[list[dict[str, Any]], dict[int, np.ndarray]]:
+    """Every model on every profile, and the held-back embeddings by entry. Accuracy (STS, held-back embeddings)
+    depends on the file, not the threads: it is measured on the first profile that runs a file and copied to the
+    later ones, which saves the slow teacher encoding the test set again on each profile."""
     entries: list[dict[str, Any]] = []
     embeddings: dict[int, np.ndarray] = {}
     scored: dict[tuple[str, str | None], int] = {}  # (path, file) -> entry holding its accuracy
@@ -189,4 +195,4 @@ def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
     bar.close()
     add_accuracy(entries, embeddings, models)
     copy_accuracy(entries, source)
-    return entries
+    return entries, embeddings

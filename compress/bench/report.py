@@ -66,9 +66,46 @@ def results_markdown(doc: dict[str, Any], gates: bool = True) -> list[str]:
     return lines
 
 
+def _num(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _edge_row(e: dict[str, Any], mode: str, m: dict[str, Any]) -> str:
+    agree, timing, cos = m["agreement"], m["timing"], m.get("cosine", {})
+    mark = " (emulated)" if timing["emulated"] else ""
+    speed = f"{_num(timing['latency_batch1'].get('p50_ms'), 1)}{mark} | {_num(timing['throughput'].get('32'), 0)}{mark}"
+    return (f"| {e['model']} | {e['profile']} | {e['runtime']} | {mode} | {e['file']} | "
+            f"{_num(m.get('sts_spearman'), 2)} | {_num(agree.get('sts_delta'), 3)} | "
+            f"{_num(m.get('retention_percent'), 1)} | {_num(cos.get('mean'), 4)} | {agree['min_cosine']:.6f} | "
+            f"{agree['max_abs_diff']:.1e} | {speed} |")
+
+
+def edge_markdown(doc: dict[str, Any]) -> list[str]:
+    """The edge profiles' table: accuracy in the edge runtime, and agreement with onnxruntime in Python on this
+    host running the same file on the same texts in the same batches."""
+    edge = doc.get("edge") or []
+    if not edge:
+        return []
+    lines = ["", "## Edge runtimes", "",
+             "Each artifact file run in the runtime its users load it in, and by onnxruntime in Python on this host on "
+             "the same texts (STS-B test, then held-back sentences) in the same batches of 32. Δ STS and the "
+             "agreement columns are against that Python run. Timing under emulation is the emulator's, not a "
+             "device's: it is marked (emulated) and never gated on.", "",
+             "| model | profile | runtime | mode | file | STS test | Δ STS vs Python | retention % | cosine to teacher "
+             "| min cosine vs Python | max abs diff | b1 p50 ms | b32 sent/s |",
+             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for e in edge:
+        if e.get("status") != "ok":
+            lines.append(f"| {e['model']} | {e['profile']} | {e.get('error') or e.get('status')} |" + " |" * 10)
+            continue
+        lines += [_edge_row(e, mode, m) for mode, m in e["modes"].items()]
+    devices = sorted({f"`{e['profile']}`: {e['device']}" for e in edge if e.get("device")})
+    return [*lines, "", "Profiles: " + "; ".join(devices) + "."]
+
+
 def markdown(doc: dict[str, Any]) -> str:
     lines = [f"# Benchmark ({doc['schema']})", "", f"Command: `{doc['command']}`", "", machine_line(doc["machine"]),
-             "", *results_markdown(doc)]
+             "", *results_markdown(doc), *edge_markdown(doc)]
     return "\n".join(lines) + "\n"
 
 
@@ -104,10 +141,12 @@ def head_to_head_markdown(doc: dict[str, Any]) -> list[str]:
 
 
 def write_outputs(out_dir: Path, entries: list[dict[str, Any]], settings: dict[str, Any], gates: GateSettings,
-                  command: str) -> dict[str, Any]:
+                  command: str, edge: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``edge``: the edge profiles' entries (``compress.bench.edge``), kept apart from ``results``: their timing
+    is not comparable with the native rows (and under emulation not a device's at all)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = {"schema": SCHEMA, "command": command, "machine": machine_info(), "settings": settings,
-           "results": entries, "gates": judge(entries, gates)}
+           "results": entries, "edge": edge or [], "gates": judge(entries, gates)}
     write_json_atomic(out_dir / "bench.json", doc)
     write_text_atomic(out_dir / "bench.md", markdown(doc))
     pareto_plot(entries, out_dir / "pareto.png")

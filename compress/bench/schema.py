@@ -41,6 +41,30 @@ ENTRY: dict[str, Any] = {
     "then": {"required": ["latency_batch1", "throughput", "cold_start_s", "peak_rss_mb", "size_mb"]},
 }
 
+_AGREEMENT = {"type": "object", "required": ["texts", "max_abs_diff", "min_cosine", "mean_cosine"],
+              "properties": {k: {"type": "number"} for k in ("max_abs_diff", "min_cosine", "mean_cosine", "sts_delta")}}
+_EDGE_TIMING = {"type": "object", "required": ["emulated", "latency_batch1", "throughput"],
+                "properties": {"emulated": {"type": "boolean"}, "latency_batch1": {"type": "object"},
+                               "throughput": {"type": "object", "additionalProperties": {"type": "number"}}}}
+EDGE_ENTRY: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "profile", "runtime_kind", "status"],
+    "properties": {
+        "model": {"type": "string"}, "profile": {"type": "string"}, "device": {"type": ["string", "null"]},
+        "runtime_kind": {"enum": ["qemu", "node", "browser"]}, "runtime": {"type": "string"},
+        "status": {"type": "string"}, "error": {"type": "string"}, "file": {"type": "string"},
+        "size_mb": {"type": "number"},
+        "reference": {"type": "object", "required": ["runtime", "sts_spearman"]},
+        "modes": {"type": "object", "additionalProperties": {
+            "type": "object", "required": ["sts_spearman", "agreement", "timing"],
+            "properties": {"sts_spearman": _NUMBER_OR_NULL, "retention_percent": _NUMBER_OR_NULL,
+                           "agreement": _AGREEMENT, "timing": _EDGE_TIMING,
+                           "cosine": {"type": "object", "required": ["against", "mean", "p5"]}}}},
+    },
+    "if": {"properties": {"status": {"const": "ok"}}},
+    "then": {"required": ["runtime", "file", "reference", "modes"]},
+}
+
 BENCH_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -51,6 +75,7 @@ BENCH_SCHEMA: dict[str, Any] = {
         "machine": {"type": "object", "required": ["cpu", "cores", "isa_flags", "host_target", "versions"]},
         "settings": {"type": "object", "required": ["latency_calls", "batch_sizes", "profiles"]},
         "results": {"type": "array", "items": ENTRY},
+        "edge": {"type": "array", "items": EDGE_ENTRY},  # edge profiles (compress.bench.edge), apart from results
         "gates": {"type": "object", "required": ["failed", "passed"],
                   "properties": {"failed": {"type": "array", "items": {"type": "string"}},
                                  "passed": {"type": "boolean"}}},

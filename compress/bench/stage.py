@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from compress.bench.harness import BenchData, ModelSpec, length_groups, recorded_settings, run_bench
+from compress.bench.harness import BenchData, ModelSpec, length_groups, measure_native, recorded_settings
 from compress.bench.paired import PairedSettings
 from compress.bench.profiles import Profile, get_profile
 from compress.bench.report import write_outputs
@@ -43,6 +43,22 @@ def _check_model_path(path: str, text: str) -> None:
     if looks_like_path and not Path(resolve_model(path)).exists():
         raise ConfigError(f"model {text!r}: {path} does not exist",
                           "name an existing folder (a sentence-transformers folder or an artifact), or a model id")
+
+
+def check_profiles(config: Config, export_targets: list[str] | None = None) -> None:
+    """Before any work: each edge profile's runtime is set up and, given the targets an export will write
+    (``compress run``), the int8 file it runs will be there."""
+    from compress.bench.edge.runtimes import require
+
+    for profile in _profiles(config):
+        if not profile.edge:
+            continue
+        require(profile.runtime, profile.name)
+        target = profile.quant_target
+        if export_targets is not None and target != "auto" and target not in export_targets:
+            raise ConfigError(f"bench profile {profile.name!r} runs the {target} int8 file, but config key "
+                              f"'export.targets' has no {target!r}", f"add \"{target}\" to export.targets, or drop "
+                              f"{profile.name!r} from bench.profiles")
 
 
 def _profiles(config: Config) -> list[Profile]:
@@ -82,14 +98,33 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     if bench.against:
         check_reference(bench.against, models)
     profiles = _profiles(config)
+    native, edge = [p for p in profiles if not p.edge], [p for p in profiles if p.edge]
+    if edge:
+        from compress.bench.edge.measure import check_edge
+
+        check_edge(models, edge)
     timing = heldback or _sentences(config)
     sts = load_sts(Path(config.data.sts_test)) if config.data.sts_test else None
     data = BenchData(timing, timing[:bench.heldback_sentences], sts, length_groups(timing))
-    entries = run_bench(models, profiles, data, bench, config.output.progress)
-    paired = _head_to_head(config, entries, models, profiles, timing)
+    entries, embeddings = measure_native(models, native, data, bench, config.output.progress)
+    edge_entries = _edge(models, edge, data, config, entries, embeddings)
+    paired = _head_to_head(config, entries, models, native, timing)
     gates = settings_from_config(bench, tuple(m.label for m in gated) if subjects else None)
     recorded = {**recorded_settings(bench),
                 "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
-                                      "quant_target": p.quant_target} for p in profiles},
+                                      "quant_target": p.quant_target, "runtime": p.runtime.value,
+                                      **({"cpu": p.cpu} if p.cpu else {}),
+                                      **({"device": p.device} if p.device else {})} for p in profiles},
                 "head_to_head": {"against": bench.against, **asdict(paired)} if paired else None}
-    return write_outputs(out_dir or Path(bench.out_dir), entries, recorded, gates, command)
+    return write_outputs(out_dir or Path(bench.out_dir), entries, recorded, gates, command, edge_entries)
+
+
+def _edge(models: list[ModelSpec], profiles: list[Profile], data: BenchData, config: Config,
+          entries: list[dict[str, Any]], embeddings: dict[int, Any]) -> list[dict[str, Any]]:
+    """The edge profiles (after the native ones, whose teacher numbers they are scored against)."""
+    if not profiles:
+        return []
+    from compress.bench.edge.measure import Teacher, run_edge
+
+    with tempfile.TemporaryDirectory(prefix="st-compress-edge-") as tmp:
+        return run_edge(models, profiles, data, config.bench, Teacher.of(entries, embeddings), Path(tmp))

@@ -157,14 +157,16 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def spawn(module: str, spec: dict[str, Any], path: Path, timeout: float) -> tuple[Any, str | None]:
-    """Write ``spec`` to ``path``, run ``python -m module path`` in a fresh process, and return the JSON of its
-    last stdout line, or ``(None, why)``: the last line of its stderr, else its exit code."""
+def spawn(module: str, spec: dict[str, Any], path: Path, timeout: float, python: list[str] | None = None,
+          env: dict[str, str] | None = None) -> tuple[Any, str | None]:
+    """Write ``spec`` to ``path``, run ``python -m module path`` in a fresh process (``python``: another
+    interpreter's command line, e.g. an emulated one), and return the JSON of its last stdout line, or
+    ``(None, why)``: the last line of its stderr, else its exit code."""
     import subprocess
 
     path.write_text(json.dumps(spec))
-    proc = subprocess.run([sys.executable, "-m", module, str(path)], capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run([*(python or [sys.executable]), "-m", module, str(path)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
     if proc.returncode != 0:
         err = proc.stderr.strip()
         return None, err.splitlines()[-1] if err else f"exit {proc.returncode}"

@@ -18,9 +18,10 @@ from compress.bench.report import markdown as bench_markdown
 from compress.config import Config
 from compress.gates import judge, settings_from_config
 from compress.io import building_dir, write_json_atomic, write_text_atomic
-from compress.run.report import STUDENT, collect_gates, metrics, report_markdown
+from compress.run.report import STUDENT, card_scores, collect_gates, metrics, report_markdown
 from compress.run.stages import StageOutcome
 from export.artifact.manifest import MANIFEST, write_manifest
+from export.card import write_card
 
 MANIFEST_KEYS = ("source_sha256", "opset", "targets", "parity", "quantized")
 
@@ -73,6 +74,7 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
         write_text_atomic(tmp / "bench" / "bench.md", bench_markdown(bench))
         write_json_atomic(tmp / "report.json", report)
         write_text_atomic(tmp / "report.md", report_markdown(report, bench))
+        write_card(tmp, export_report, out_dir.name, card_scores(numbers))
         write_manifest(tmp, {"kind": kind, "status": "passed" if gates["passed"] else "failed",
                              "passed": gates["passed"], "gates": gates, "metrics": numbers,
                              "config": config.to_dict(), "stages": stages.summary(),

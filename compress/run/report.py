@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compress.bench.report import machine_line, results_markdown, runs_on
+from compress.bench.report import edge_markdown, machine_line, results_markdown, runs_on
 
 STUDENT = "student"  # the bench label of the artifact being released
 
@@ -80,6 +80,22 @@ def _export_lines(m: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def card_scores(m: dict[str, Any]) -> list[str]:
+    """The release's numbers for its model card: the distilled student beside the teacher, then each measured file."""
+    d = m["distill"]
+    lines = [f"STS-B test (Spearman x100): teacher {_fmt(d['teacher'].get('sts_test'))}, this model "
+             f"{_fmt(d['student'].get('sts_test'))} in PyTorch ({_fmt(d['retention_percent'].get('sts_test'))}% "
+             f"retained); held-back cosine to the teacher {_fmt(d['heldback_cosine'], '.4f')}.", ""]
+    rows = [r for r in m["bench"] if r["model"] == STUDENT]
+    if rows:
+        lines += ["| file | profile | STS test | retention % | b1 p50 ms | b32 sent/s |",
+                  "|---|---|---:|---:|---:|---:|"]
+        lines += [f"| `{r['file']}` | {r['profile']} | {_fmt(r['sts_test'])} | {_fmt(r['retention_percent'], '.1f')} | "
+                  f"{r['p50_ms']:.2f} | {_fmt(r['batch32_per_s'], '.0f')} |" for r in rows]
+        lines += ["", "Measured by `compress run` (see `report.md` and `bench/bench.md` beside this card)."]
+    return lines
+
+
 def report_markdown(report: dict[str, Any], bench: dict[str, Any]) -> str:
     gates = report["gates"]
     lines = [f"# st-compress run: {'PASSED' if report['passed'] else 'FAILED'}", "", f"Command: `{report['command']}`",
@@ -90,7 +106,7 @@ def report_markdown(report: dict[str, Any], bench: dict[str, Any]) -> str:
               ""]
     lines += _distill_lines(report["metrics"]) + _export_lines(report["metrics"])
     lines += ["## Latency and accuracy (STS-B test)", "", machine_line(bench["machine"]), "",
-              *results_markdown(bench), "", "## Stages", "",
+              *results_markdown(bench), *edge_markdown(bench), "", "## Stages", "",
               "| stage | key | reused | seconds |", "|---|---|---|---:|"]
     lines += [f"| {name} | {s['key']} | {'yes' if s['reused'] else 'no'} | {s['seconds']:.1f} |"
               for name, s in report["stages"].items()]

@@ -9,6 +9,9 @@ folder whose transformer weights are ONNX files:
 - ``onnx/model.onnx`` (fp32), ``onnx/model_optimized.onnx`` (fused, when parity held),
   ``onnx/model_qint8_<target>.onnx`` (dynamic int8) and optionally ``onnx/model_qdq_<target>.onnx`` (static
   int8), each int8 file with ``<same name>.json`` beside it (its settings and scores);
+- ``onnx/<int8 file>.ort``: the ORT-format copy of each int8 file (for onnxruntime's mobile and minimal builds),
+  and ``onnx/required_operators.config``, the operators a minimal build needs to run them;
+- ``README.md``, the model card (``export.card``);
 - ``export_report.json`` and ``manifest.json`` (``export.artifact.manifest``).
 
 This module imports neither torch nor onnxruntime: ``serve`` reads artifacts through it.
@@ -29,6 +32,7 @@ FP32 = f"{ONNX_DIR}/model.onnx"
 OPTIMIZED = f"{ONNX_DIR}/model_optimized.onnx"
 EXPORT_REPORT = "export_report.json"
 TOKENIZER = "tokenizer.json"
+TOKENIZER_CONFIG = "tokenizer_config.json"
 MODULES = "modules.json"
 OUTPUT = "sentence_embedding"  # the graph output that holds the (pooled, projected, normalized) embedding
 # Files that hold the transformer's PyTorch weights: the ONNX files replace them in an artifact.
@@ -52,6 +56,14 @@ TARGETS = tuple(TARGET_ORDER)
 
 def quantized_file(target: str, kind: QuantKind = QuantKind.DYNAMIC) -> str:
     return f"{ONNX_DIR}/model_{kind.value}_{target}.onnx"
+
+
+REQUIRED_OPERATORS = f"{ONNX_DIR}/required_operators.config"  # for a minimal (mobile) onnxruntime build
+
+
+def ort_file(onnx_file: str) -> str:
+    """The ORT-format copy of an int8 file (onnxruntime's mobile format): ``onnx/model_qint8_arm64.ort``."""
+    return str(Path(onnx_file).with_suffix(".ort"))
 
 
 def settings_file(onnx_file: str) -> str:
@@ -133,6 +145,39 @@ def copy_model_files(student_dir: Path, dest: Path) -> None:
             shutil.copytree(item, dest / item.name, ignore=ignore)
         else:
             shutil.copy2(item, dest / item.name)
+
+
+def fold_modules(folder: Path, indices: tuple[int, ...], dim: int) -> None:
+    """Drop the modules (by index) that the ONNX graph now applies to every token, and give the pooling module
+    the width of what it pools (``dim``): sentence-transformers' ONNX backend then pools the graph's first
+    output as it is, like every other runtime does."""
+    from compress.io import write_json_atomic
+
+    entries = modules(folder)
+    kept = [dict(e, idx=i) for i, e in enumerate(e for j, e in enumerate(entries) if j not in indices)]
+    write_json_atomic(folder / MODULES, kept)
+    for index in indices:
+        shutil.rmtree(folder / str(entries[index].get("path", "")), ignore_errors=True)
+    pooling = next((e for e in kept if str(e.get("type", "")).endswith("Pooling")), None)
+    config_path = folder / str(pooling.get("path", "")) / "config.json" if pooling else None
+    config = (_read_json(config_path) or {}) if config_path else {}
+    for key in ("embedding_dimension", "word_embedding_dimension"):
+        if key in config:
+            config[key] = dim
+    if config_path and config:
+        write_json_atomic(config_path, config)
+
+
+def align_tokenizer_config(folder: Path, max_length: int) -> None:
+    """``tokenizer_config.json`` with ``model_max_length`` = the length the artifact truncates at (and a pad
+    token): the runtimes that read it (transformers.js, fastembed) then truncate and pad as ``serve`` does."""
+    from compress.io import write_json_atomic
+
+    path = folder / TOKENIZER_CONFIG
+    config = _read_json(path) or {}
+    config["model_max_length"] = max_length
+    config.setdefault("pad_token", pad_token(folder))
+    write_json_atomic(path, config)
 
 
 def max_length_of(folder: Path) -> int:

@@ -13,15 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from compress.cli import app
-from compress.config import ExportConfig, StudentConfig, StudentKind, Target
-from compress.data import load_sts
+from compress.config import StudentKind, Target
 from compress.errors import CompressError
 from compress.metrics import cosines
 from export.artifact import layout
 from export.artifact.manifest import MANIFEST, read_manifest, verify
-from export.pipeline import ExportResult, export_artifact
+from export.pipeline import ExportResult
 from serve import Embedder
-from tests.conftest import make_sentences
+from tests.conftest import KindArtifacts, make_sentences
 
 runner = CliRunner()
 
@@ -90,35 +89,14 @@ def test_malformed_manifests_are_refused_without_a_traceback(exported: ExportRes
     assert served.exit_code == 2 and needle in served.stderr
 
 
-def _export(student_dir: Path, out: Path, sts_file: Path) -> ExportResult:
-    config = ExportConfig(targets=[Target.AVX2], gate_sentences=32, min_retention=50.0, min_cosine=0.9)
-    return export_artifact(student_dir, out, config, make_sentences(60, seed=10), load_sts(sts_file))
-
-
-def _student(kind: StudentKind, teacher_dir: Path, other_dir: Path, out: Path) -> Path:
-    from sentence_transformers import SentenceTransformer
-
-    from compress.students import build_student
-
-    teacher = SentenceTransformer(str(teacher_dir), device="cpu")
-    sentences = make_sentences(80, seed=8)
-    config = StudentConfig(kind=kind, model=str(other_dir), num_layers=2, static_dims=16)
-    built = build_student(config, teacher, sentences, teacher.encode(sentences, convert_to_numpy=True))
-    built.model.save(str(out))
-    return out
-
-
 @pytest.mark.parametrize("kind", list(StudentKind))
-def test_every_student_kind_loads_in_sentence_transformers(kind: StudentKind, tiny_teacher_dir: Path,
-                                                           tiny_other_dir: Path, sts_file: Path,
-                                                           tmp_path: Path) -> None:
-    """The artifact alone (no student/ beside it) loads in sentence-transformers and gives the student's vectors:
-    with its ONNX backend for a transformer student (a pretrained one ends in a Dense projection whose weights
-    the artifact must carry), as it is for a static one (its token table is a module's weights)."""
+def test_every_student_kind_loads_in_sentence_transformers(kind: StudentKind, kind_artifacts: KindArtifacts) -> None:
+    """The artifact alone (no student/ beside it) loads in sentence-transformers and gives the student's vectors
+    and serve.Embedder's: with its ONNX backend for a transformer student (whose projection the graph applies per
+    token, so the folder lists no Dense), as it is for a static one (its token table is a module's weights)."""
     from sentence_transformers import SentenceTransformer
 
-    student_dir = _student(kind, tiny_teacher_dir, tiny_other_dir, tmp_path / "student")
-    art = _export(student_dir, tmp_path / "art", sts_file).out_dir
+    student_dir, art = kind_artifacts[kind]
     assert (art / "model.safetensors").exists() == (kind is StudentKind.STATIC)  # else the ONNX files replace it
     for folder in layout.weighted_module_dirs(art):
         assert any((art / folder).glob("*.safetensors")) or not any((student_dir / folder).glob("*.safetensors"))
@@ -128,7 +106,33 @@ def test_every_student_kind_loads_in_sentence_transformers(kind: StudentKind, ti
         loaded = SentenceTransformer(str(art), device="cpu")
     else:
         loaded = SentenceTransformer(str(art), device="cpu", backend="onnx", model_kwargs={"file_name": layout.FP32})
+        assert not any(str(m["type"]).endswith("Dense") for m in layout.modules(art))
     expected = student.encode(sentences, convert_to_numpy=True)
+    served = Embedder(art, target="fp32").encode(sentences)
+    assert loaded.get_embedding_dimension() == served.shape[1] == expected.shape[1]
     assert cosines(loaded.encode(sentences, convert_to_numpy=True), expected).min() > 0.9999
-    assert cosines(Embedder(art, target="fp32").encode(sentences), expected).min() > 0.9999
+    assert cosines(loaded.encode(sentences, convert_to_numpy=True), served).min() > 0.9999
+    assert cosines(served, expected).min() > 0.9999
     assert np.isfinite(loaded.encode(["", "a"], convert_to_numpy=True)).all()
+
+
+@pytest.mark.parametrize("kind", list(StudentKind))
+def test_the_first_output_mean_pooled_is_the_embedding(kind: StudentKind, kind_artifacts: KindArtifacts) -> None:
+    """What transformers.js' and fastembed's mean pooling compute from ``token_embeddings``: the same vector as
+    ``sentence_embedding`` (for a projected student too), in fp32 and in every int8 file."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    _, art = kind_artifacts[kind]
+    tokenizer = Tokenizer.from_file(str(art / layout.TOKENIZER))
+    tokenizer.enable_padding(pad_token=layout.pad_token(art), pad_id=tokenizer.token_to_id(layout.pad_token(art)))
+    encoded = tokenizer.encode_batch(make_sentences(16, seed=22))
+    feeds = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+             "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64)}
+    for file in sorted(p.relative_to(art) for p in (art / layout.ONNX_DIR).glob("*.onnx")):
+        session = ort.InferenceSession(str(art / file), providers=["CPUExecutionProvider"])
+        names = [i.name for i in session.get_inputs()]
+        first, pooled = session.run(["token_embeddings", layout.OUTPUT], {k: v for k, v in feeds.items() if k in names})
+        mask = feeds["attention_mask"][..., None]
+        mean = (first * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+        assert cosines(mean, pooled).min() > 0.9999, file

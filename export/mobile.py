@@ -1,0 +1,65 @@
+"""ORT-format copies of the int8 files, for onnxruntime's mobile and minimal builds, and the operator list such a
+build needs (``required_operators.config``, the input of onnxruntime's ``--include_ops_by_config`` build flag).
+
+onnxruntime's own converter (``onnxruntime.tools.convert_onnx_models_to_ort``) writes them, with its graph
+optimizations fixed for the target's platform (``arm`` for the arm64 file, ``amd64`` for the x86 ones). Each copy
+is then loaded by onnxruntime and checked against the ``.onnx`` file it came from on the same sentences.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from export.artifact.encoder import OnnxEncoder
+from export.artifact.layout import REQUIRED_OPERATORS, ort_file, target_of
+from export.parity import Parity, compare
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OrtCopy:
+    source: str
+    file: str
+    size_bytes: int
+    parity: Parity
+
+
+def _platform(onnx_file: str) -> str:
+    return "arm" if target_of(onnx_file) == "arm64" else "amd64"
+
+
+def _convert(src: Path, out_dir: Path, platform: str) -> list[Path]:
+    from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
+
+    convert_onnx_models_to_ort(src, output_dir=out_dir, optimization_styles=[OptimizationStyle.Fixed],
+                               target_platform=platform)
+    return sorted(out_dir.glob("*.ort"))
+
+
+def write_ort_copies(folder: Path, files: list[str], max_length: int, probe: list[str]) -> dict[str, Any]:
+    """``onnx/<file>.ort`` for each of ``files`` and one ``onnx/required_operators.config`` covering them all."""
+    copies = []
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        for index, file in enumerate(files):
+            src = Path(tmp) / f"in-{index}"
+            src.mkdir()
+            shutil.copy2(folder / file, src / Path(file).name)
+            (converted,) = _convert(src, Path(tmp) / "ort", _platform(file))
+            shutil.move(str(converted), folder / ort_file(file))
+            check = compare(OnnxEncoder(folder / file, folder, max_length),
+                            OnnxEncoder(folder / ort_file(file), folder, max_length), probe)
+            copies.append(OrtCopy(file, ort_file(file), (folder / ort_file(file)).stat().st_size, check))
+        ops = Path(tmp) / "ort" / "required_operators.config"
+        if copies:  # the converter writes it beside the models, with their (temporary) paths as comments
+            listed = [line for line in ops.read_text().splitlines() if not line.startswith("#")]
+            header = ["# Operators the ORT-format files of this artifact use:",
+                      *(f"# - {c.file}" for c in copies)]
+            (folder / REQUIRED_OPERATORS).write_text("\n".join([*header, *listed]) + "\n")
+    return {"files": {c.file: asdict(c) for c in copies},
+            "required_operators": REQUIRED_OPERATORS if copies else None}
