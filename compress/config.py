@@ -144,6 +144,9 @@ class ExportConfig:
     gate_sentences: int = 256
     opset: int = 17
     ort_format: bool = True  # an ORT-format copy of each int8 file and the operator list for a minimal build
+    prune_vocab: bool = False  # keep the tokens vocab_sentences corpus sentences use (+ specials, characters)
+    vocab_sentences: int = 400_000
+    embedding_bits: int = 8  # 4: the int8 files' word-embedding table in 4 bits (GatherBlockQuantized)
 
 
 @dataclass(frozen=True)

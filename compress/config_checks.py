@@ -40,6 +40,8 @@ def _range_checks(config: Config) -> list[tuple[bool, str, str]]:
         (ex.calibration_sentences >= 1, "export.calibration_sentences", "must be >= 1"),
         (ex.gate_sentences >= 1, "export.gate_sentences", "must be >= 1"),
         (7 <= ex.opset <= 23, "export.opset", "must be an ONNX opset in 7..23"),
+        (ex.embedding_bits in (4, 8), "export.embedding_bits", "must be 8 (int8 table) or 4 (4-bit table)"),
+        (ex.vocab_sentences >= 1, "export.vocab_sentences", "must be >= 1"),
         (b.latency_calls >= 1, "bench.latency_calls", "must be >= 1"),
         (b.heldback_sentences >= 1, "bench.heldback_sentences", "must be >= 1"),
         (b.warmup >= 0, "bench.warmup", "must be >= 0"),

@@ -67,8 +67,8 @@ def _usage(name: str, int8: str, dim: int, static: bool) -> list[str]:
         f'TextEmbedding.add_custom_model(model="local/{name}", pooling=PoolingType.MEAN, normalization=True,',
         f'                               sources=ModelSource(hf="local/{name}"), dim={dim}, model_file="{int8}")',
         f'model = TextEmbedding("local/{name}", specific_model_path="{name}")', "```", "",
-        "Mobile: the `.ort` files load in onnxruntime's mobile packages and in a minimal build made with "
-        f"`--minimal_build --include_ops_by_config {REQUIRED_OPERATORS}`."]
+        "Mobile: the `.ort` files (where present) load in onnxruntime's mobile packages and in a minimal build made "
+        f"with `--minimal_build --include_ops_by_config {REQUIRED_OPERATORS}`."]
 
 
 def card_markdown(folder: Path, report: dict[str, Any], name: str, scores: list[str] | None = None) -> str:

@@ -3,7 +3,8 @@ build needs (``required_operators.config``, the input of onnxruntime's ``--inclu
 
 onnxruntime's own converter (``onnxruntime.tools.convert_onnx_models_to_ort``) writes them, with its graph
 optimizations fixed for the target's platform (``arm`` for the arm64 file, ``amd64`` for the x86 ones). Each copy
-is then loaded by onnxruntime and checked against the ``.onnx`` file it came from on the same sentences.
+is then loaded by onnxruntime and checked against the ``.onnx`` file it came from on the same sentences. A 4-bit
+embedding table (``export.table``) has no ORT-format copy: the format cannot hold int4 tensors.
 """
 
 from __future__ import annotations
@@ -35,11 +36,24 @@ def _platform(onnx_file: str) -> str:
 
 
 def _convert(src: Path, out_dir: Path, platform: str) -> list[Path]:
+    """Graph optimizations fixed in the file for arm (what mobile builds run); for amd64 the portable "runtime"
+    style, since the fixed one bakes in this host's x86 layout transforms (NCHWc)."""
     from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
 
-    convert_onnx_models_to_ort(src, output_dir=out_dir, optimization_styles=[OptimizationStyle.Fixed],
-                               target_platform=platform)
+    style = OptimizationStyle.Fixed if platform == "arm" else OptimizationStyle.Runtime
+    convert_onnx_models_to_ort(src, output_dir=out_dir, optimization_styles=[style], target_platform=platform)
     return sorted(out_dir.glob("*.ort"))
+
+
+def merge_operator_configs(paths: list[Path]) -> list[str]:
+    """Union of onnxruntime operator configs (lines ``domain;opset;Op1,Op2``), one line per domain and opset."""
+    ops: dict[tuple[str, str], set[str]] = {}
+    for path in paths:
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                domain, opset, names = line.split(";", 2)
+                ops.setdefault((domain, opset), set()).update(n for n in names.split(",") if n)
+    return [f"{d};{o};{','.join(sorted(names))}" for (d, o), names in sorted(ops.items())]
 
 
 def write_ort_copies(folder: Path, files: list[str], max_length: int, probe: list[str]) -> dict[str, Any]:
@@ -55,11 +69,9 @@ def write_ort_copies(folder: Path, files: list[str], max_length: int, probe: lis
             check = compare(OnnxEncoder(folder / file, folder, max_length),
                             OnnxEncoder(folder / ort_file(file), folder, max_length), probe)
             copies.append(OrtCopy(file, ort_file(file), (folder / ort_file(file)).stat().st_size, check))
-        ops = Path(tmp) / "ort" / "required_operators.config"
-        if copies:  # the converter writes it beside the models, with their (temporary) paths as comments
-            listed = [line for line in ops.read_text().splitlines() if not line.startswith("#")]
-            header = ["# Operators the ORT-format files of this artifact use:",
-                      *(f"# - {c.file}" for c in copies)]
+        if copies:  # the converter writes a config per optimization style, with temporary paths as comments
+            header = ["# Operators the ORT-format files of this artifact use:", *(f"# - {c.file}" for c in copies)]
+            listed = merge_operator_configs(sorted((Path(tmp) / "ort").glob("*.config")))
             (folder / REQUIRED_OPERATORS).write_text("\n".join([*header, *listed]) + "\n")
     return {"files": {c.file: asdict(c) for c in copies},
             "required_operators": REQUIRED_OPERATORS if copies else None}

@@ -26,13 +26,18 @@ def op_counts(path: Path) -> Counter[str]:
     return Counter(node.op_type for node in onnx.load(str(path), load_external_data=False).graph.node)
 
 
-def optimize(src: Path, dst: Path, model_type: str, num_heads: int, hidden_size: int) -> Optimization:
-    """Fuse ``src`` into ``dst``; ``applied`` is False (and ``dst`` not written) when nothing was fused."""
+def optimize(src: Path, dst: Path, model_type: str, num_heads: int, hidden_size: int,
+             embed_fusion: bool = True) -> Optimization:
+    """Fuse ``src`` into ``dst``; ``applied`` is False (and ``dst`` not written) when nothing was fused.
+    ``embed_fusion`` False keeps the embeddings a plain Gather (for a 4-bit table, ``export.table``)."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    options = FusionOptions(model_type)
+    options.enable_embed_layer_norm = embed_fusion
     try:
         optimized = optimize_model(str(src), model_type=model_type, num_heads=num_heads, hidden_size=hidden_size,
-                                   opt_level=1)
+                                   opt_level=1, optimization_options=options)
     except Exception as exc:  # the optimizer raises assorted errors on graphs it does not understand
         return Optimization(False, note=f"optimizer failed on this graph: {type(exc).__name__}: {exc}")
     before = op_counts(src)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ from export.presets import QuantPreset, preset_for
 from export.projection import export_projected, transformer_fold
 from export.quantize import SentenceReader, quantize_dynamic, quantize_static, quantized_op_count
 from export.static import export_static
+from export.table import quantize_table_4bit
+from export.vocab import prune_vocabulary, tokenization_changes
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,9 @@ def _source_sha(student_dir: Path) -> str:
 
 
 def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sentences: list[str],
-                    sts_dev: StsPairs | None) -> ExportResult:
-    """``sentences``: real held-back sentences for parity, calibration and the gate's cosine check."""
+                    sts_dev: StsPairs | None, vocabulary: list[str] | None = None) -> ExportResult:
+    """``sentences``: real held-back sentences for parity, calibration and the gate's cosine check;
+    ``vocabulary``: the corpus sample whose tokens ``export.prune_vocab`` keeps."""
     from sentence_transformers import SentenceTransformer
 
     check_student_dir(student_dir)
@@ -90,10 +94,15 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
     check_out_dir(out_dir, source_sha)
     with building_dir(out_dir) as tmp:  # an earlier artifact of the same source is swapped out
         model = SentenceTransformer(str(student_dir), device="cpu")
-        copy_model_files(student_dir, tmp)
+        source_dir, pruning = student_dir, None
+        if config.prune_vocab:
+            model, source_dir, pruning = _pruned(model, student_dir, tmp / PRUNED_DIR, vocabulary, sentences)
+        copy_model_files(source_dir, tmp)
         (tmp / ONNX_DIR).mkdir()
-        report = _build(model, student_dir, tmp, config, sentences, sts_dev)
+        report = _build(model, source_dir, tmp, config, sentences, sts_dev)
+        shutil.rmtree(tmp / PRUNED_DIR, ignore_errors=True)
         report["source"] = {"dir": str(student_dir), "sha256": source_sha}
+        report["vocabulary"] = pruning
         report["embedding"] = describe(model, is_static(student_dir), max_length_of(tmp))
         write_json_atomic(tmp / EXPORT_REPORT, report)
         write_card(tmp, report, out_dir.name)
@@ -107,6 +116,29 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
     return ExportResult(out_dir, report, bool(report["passed"]))
 
 
+PRUNED_DIR = ".pruned-student"  # inside the folder being built, removed before the manifest
+
+
+def _pruned(model: Any, student_dir: Path, work: Path, vocabulary: list[str] | None,
+            heldback: list[str]) -> tuple[Any, Path, dict[str, Any]]:
+    """The student with a pruned vocabulary, saved to ``work`` (the export reads a folder), and what it cost:
+    texts tokenized differently, cosine to the unpruned student, both on held-back sentences."""
+    from compress.metrics import cosines
+
+    if is_static(student_dir) or not vocabulary:
+        raise CompressError("export.prune_vocab needs a transformer student and a corpus sample",
+                            "set export.prune_vocab = false, or export through compress run / with [data] corpus")
+    before_tokenizer = model.tokenizer.backend_tokenizer
+    before = model.encode(heldback, convert_to_numpy=True, show_progress_bar=False)
+    model, vocab = prune_vocabulary(model, vocabulary)
+    model.save(str(work))
+    after = model.encode(heldback, convert_to_numpy=True, show_progress_bar=False)
+    cos = cosines(after, before)
+    return model, work, {**asdict(vocab), "changed_on_heldback": tokenization_changes(
+        before_tokenizer, model.tokenizer.backend_tokenizer, heldback), "heldback_cosine_mean": float(cos.mean()),
+        "heldback_cosine_min": float(cos.min())}
+
+
 def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, sentences: list[str],
            sts_dev: StsPairs | None) -> dict[str, Any]:
     fp32 = folder / FP32
@@ -118,7 +150,8 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
     encoder = OnnxEncoder(fp32, folder, max_length)
     probe = parity_sentences(sentences[:40], max_length)
     parity = _require_parity(check_parity(model, encoder, probe), config.parity_min_cosine, fp32)
-    optimization, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length)
+    optimization, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length,
+                                   embed_fusion=config.embedding_bits == 8)
     scorer = Scorer(base, folder, max_length, sentences[:config.gate_sentences], sts_dev)
     files = {}
     for target in config.targets:
@@ -128,11 +161,21 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
             files[quantized_file(target.value, QuantKind.STATIC)] = _quantize_target(fp32, folder, target.value,
                                                                                      scorer, config, sentences,
                                                                                      static=True)
-    mobile = write_ort_copies(folder, list(files), max_length, probe) if config.ort_format else None
+    mobile = _mobile(folder, list(files), max_length, probe, config)
     return {"exporter": exporter, "opset": config.opset, "parity": asdict(parity),
             "optimization": asdict(optimization), "quantized_from": str(base.relative_to(folder)),
             "fp32_sts_dev_spearman": scorer.fp32_spearman, "quantized": files, "ort_format": mobile,
             "passed": all(f["passed"] for f in files.values())}
+
+
+def _mobile(folder: Path, files: list[str], max_length: int, probe: list[str],
+            config: ExportConfig) -> dict[str, Any] | None:
+    if not config.ort_format:
+        return None
+    if config.embedding_bits == 4:  # measured with onnxruntime 1.32: "Unsupported tensor data type" on load
+        return {"files": {}, "required_operators": None,
+                "skipped": "the ORT format cannot hold the 4-bit table's int4 tensors"}
+    return write_ort_copies(folder, files, max_length, probe)
 
 
 def describe(model: Any, static: bool, max_length: int) -> dict[str, Any]:
@@ -163,14 +206,14 @@ def _require_parity(parity: Parity, min_cosine: float, path: Path) -> Parity:
 
 
 def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float, folder: Path,
-              max_length: int) -> tuple[Optimization, Path]:
+              max_length: int, embed_fusion: bool = True) -> tuple[Optimization, Path]:
     """The fused graph when fusions apply and parity still holds; else the fp32 graph, with the reason."""
     if is_static(folder):
         return Optimization(False, {}, "static embeddings: no transformer to fuse"), fp32
     config = backbone(model).config
     dst = folder / OPTIMIZED
     result = optimize(fp32, dst, model_type_for(config.architectures[0] if config.architectures else ""),
-                      config.num_attention_heads, config.hidden_size)
+                      config.num_attention_heads, config.hidden_size, embed_fusion)
     if not result.applied:
         log.info("graph optimization skipped: %s", result.note)
         return result, fp32
@@ -180,6 +223,11 @@ def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float, folde
         return Optimization(False, result.fused_ops, f"fused graph failed parity (min cosine "
                                                      f"{parity.min_cosine:.6f}); kept the unfused one"), fp32
     return Optimization(True, result.fused_ops, f"parity after fusion: min cosine {parity.min_cosine:.6f}"), dst
+
+
+def _dynamic_with_4bit_table(src: Path, out: Path, preset: QuantPreset) -> None:
+    quantize_dynamic(src, out, preset)
+    quantize_table_4bit(out)
 
 
 def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, config: ExportConfig,
@@ -192,8 +240,12 @@ def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, conf
         quantize_static(src, out, preset, reader, config.calibration_method)
 
     quantize: QuantizeFn = calibrated if static else quantize_dynamic
-    gated = gated_quantize(base, dst, preset_for(target), scorer, quantize, config.min_retention, config.min_cosine)
+    preset, table_bits = preset_for(target), 8
+    if config.embedding_bits == 4 and not static:  # int8 leaves the table alone; then it is stored in 4 bits
+        preset, quantize, table_bits = preset.keeping_table(), _dynamic_with_4bit_table, 4
+    gated = gated_quantize(base, dst, preset, scorer, quantize, config.min_retention, config.min_cosine)
     entry = {"target": target, "kind": "static-qdq" if static else "dynamic", "settings": gated.preset.to_dict(),
+             "embedding_bits": table_bits,
              "passed": gated.chosen.passed, "score": asdict(gated.chosen.score),
              "attempts": attempts_to_dicts(gated.attempts),
              "size_bytes": dst.stat().st_size, **quantized_op_count(dst)}

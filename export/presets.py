@@ -37,6 +37,11 @@ class QuantPreset:
     def excluding(self, nodes: list[str]) -> QuantPreset:
         return dataclasses.replace(self, nodes_to_exclude=tuple(sorted(set(self.nodes_to_exclude) | set(nodes))))
 
+    def keeping_table(self) -> QuantPreset:
+        """The embeddings left out of int8 (a plain Gather), to be stored in 4 bits after (``export.table``)."""
+        kept = tuple(op for op in self.op_types if op not in ("Gather", "EmbedLayerNormalization"))
+        return dataclasses.replace(self, op_types=kept)
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["op_types"], data["nodes_to_exclude"] = list(self.op_types), list(self.nodes_to_exclude)

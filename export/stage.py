@@ -17,7 +17,18 @@ def run_export(config: Config, student_dir: Path, out_dir: Path) -> ExportResult
 
     check_student_dir(student_dir)
     sts_dev = load_sts(Path(config.data.sts_dev)) if config.data.sts_dev else None
-    return export_artifact(student_dir, out_dir, config.export, heldback_sentences(config, student_dir), sts_dev)
+    heldback = heldback_sentences(config, student_dir)
+    return export_artifact(student_dir, out_dir, config.export, heldback, sts_dev,
+                           vocabulary_sample(config, heldback) if config.export.prune_vocab else None)
+
+
+def vocabulary_sample(config: Config, heldback: list[str]) -> list[str]:
+    """The corpus sentences whose tokens a pruned vocabulary keeps: up to ``export.vocab_sentences`` of the
+    corpus, the held-back ones excluded (they measure what pruning changed)."""
+    data = config.data
+    corpus = load_corpus(Path(data.corpus), data.column, config.export.vocab_sentences, 0, data.seed)
+    excluded = set(heldback)
+    return [s for s in corpus.all if s not in excluded]
 
 
 def heldback_sentences(config: Config, student_dir: Path) -> list[str]:

@@ -136,3 +136,37 @@ def test_the_first_output_mean_pooled_is_the_embedding(kind: StudentKind, kind_a
         mask = feeds["attention_mask"][..., None]
         mean = (first * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
         assert cosines(mean, pooled).min() > 0.9999, file
+
+
+def test_each_int8_file_has_an_ort_format_copy_that_computes_the_same(kind_artifacts: KindArtifacts) -> None:
+    """Mobile: onnxruntime loads the ORT-format copy of each int8 file and gives the same embeddings as the .onnx;
+    the copies and the operator list for a minimal build are in the manifest."""
+    from export.artifact.encoder import OnnxEncoder
+
+    _, art = kind_artifacts[StudentKind.PRETRAINED]
+    manifest = read_manifest(art)
+    int8 = list(manifest["quantized"])
+    assert set(manifest["ort_format"]["files"]) == {layout.ort_file(f) for f in int8}
+    sentences = make_sentences(20, seed=24)
+    for file in int8:
+        ort_copy = layout.ort_file(file)
+        assert ort_copy in manifest["files"]
+        assert manifest["ort_format"]["files"][ort_copy]["parity"]["min_cosine"] > 0.9999
+        got = OnnxEncoder(art / ort_copy, art, layout.max_length_of(art)).encode(sentences)
+        want = OnnxEncoder(art / file, art, layout.max_length_of(art)).encode(sentences)
+        assert cosines(got, want).min() > 0.9999
+    ops = (art / layout.REQUIRED_OPERATORS).read_text().splitlines()
+    assert layout.REQUIRED_OPERATORS in manifest["files"]
+    assert any(line.startswith("com.microsoft;1;") and "DynamicQuantizeMatMul" in line for line in ops)
+    assert not any("/tmp" in line for line in ops)
+
+
+@pytest.mark.parametrize("kind", list(StudentKind))
+def test_the_model_card_says_how_to_load_each_file(kind: StudentKind, kind_artifacts: KindArtifacts) -> None:
+    _, art = kind_artifacts[kind]
+    card = (art / "README.md").read_text()
+    manifest = read_manifest(art)
+    assert all(f"`{f}`" in card for f in [*manifest["quantized"], *manifest["ort_format"]["files"], layout.FP32])
+    assert "from serve import Embedder" in card and "pipeline('feature-extraction'" in card
+    assert "TextEmbedding.add_custom_model" in card and "art" in card.splitlines()[0]
+    assert ('backend="onnx"' in card) == (kind is not StudentKind.STATIC)
