@@ -157,6 +157,8 @@ class ProfileConfig:
     cores: list[int] | None = None
     quant_target: str = "auto"
     arch: str | None = None
+    runtime: str = "native"  # or "qemu" (with cpu: a qemu-aarch64 -cpu model), "node", "browser"
+    cpu: str | None = None
 
 
 @dataclass(frozen=True)

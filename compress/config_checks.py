@@ -86,7 +86,7 @@ def _validate_loss(config: Config) -> None:
 
 
 def _validate_profiles(bench: BenchConfig) -> None:
-    from compress.bench.profiles import PROFILES
+    from compress.bench.profiles import PROFILES, Runtime
 
     known = [*PROFILES, *bench.custom_profiles]
     for name in bench.profiles:
@@ -98,6 +98,14 @@ def _validate_profiles(bench: BenchConfig) -> None:
             raise ConfigError(f"config key 'bench.custom_profiles.{name}.threads' must be >= 1 or none")
         if profile.cores is not None and (not profile.cores or min(profile.cores) < 0):
             raise ConfigError(f"config key 'bench.custom_profiles.{name}.cores' must list core numbers >= 0")
+        runtimes = [r.value for r in Runtime]
+        if profile.runtime not in runtimes:
+            raise ConfigError(f"config key 'bench.custom_profiles.{name}.runtime' = {profile.runtime!r} is unknown",
+                              "choose from: " + ", ".join(runtimes))
+        if (profile.runtime == Runtime.QEMU) != bool(profile.cpu):
+            raise ConfigError(f"config key 'bench.custom_profiles.{name}.cpu' names the emulated CPU of a qemu "
+                              "profile, and only of one", "e.g. runtime = \"qemu\", cpu = \"cortex-a55\", "
+                              "quant_target = \"arm64\"")
 
 
 def _validate_bench(bench: BenchConfig) -> None:

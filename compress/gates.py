@@ -124,7 +124,10 @@ def check(entries: list[Entry], settings: GateSettings) -> list[str]:
     return failed
 
 
-def judge(entries: list[Entry], settings: GateSettings) -> dict[str, Any]:
-    """The ``gates`` section of bench.json: the thresholds, what failed, and whether all passed."""
+def judge(entries: list[Entry], settings: GateSettings, edge: list[Entry] | None = None) -> dict[str, Any]:
+    """The ``gates`` section of bench.json: the thresholds, what failed, and whether all passed. An edge profile
+    that could not run its artifact fails too (its timing is never gated on)."""
     failed = check(entries, settings)
+    failed += [f"{e['model']} could not run on {e['profile']}: {e.get('error') or e.get('status')}"
+               for e in edge or [] if e.get("status") != "ok"]
     return {"config": settings.to_dict(), "failed": failed, "passed": not failed}

@@ -146,7 +146,7 @@ def write_outputs(out_dir: Path, entries: list[dict[str, Any]], settings: dict[s
     is not comparable with the native rows (and under emulation not a device's at all)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     doc = {"schema": SCHEMA, "command": command, "machine": machine_info(), "settings": settings,
-           "results": entries, "edge": edge or [], "gates": judge(entries, gates)}
+           "results": entries, "edge": edge or [], "gates": judge(entries, gates, edge)}
     write_json_atomic(out_dir / "bench.json", doc)
     write_text_atomic(out_dir / "bench.md", markdown(doc))
     pareto_plot(entries, out_dir / "pareto.png")

@@ -9,7 +9,7 @@ from typing import Any
 
 from compress.bench.harness import BenchData, ModelSpec, length_groups, measure_native, recorded_settings
 from compress.bench.paired import PairedSettings
-from compress.bench.profiles import Profile, get_profile
+from compress.bench.profiles import Profile, Runtime, get_profile
 from compress.bench.report import write_outputs
 from compress.bench.versus import check_reference, head_to_head
 from compress.config import Config
@@ -62,7 +62,8 @@ def check_profiles(config: Config, export_targets: list[str] | None = None) -> N
 
 
 def _profiles(config: Config) -> list[Profile]:
-    extra = {name: Profile(name, p.threads, tuple(p.cores) if p.cores else None, p.quant_target, p.arch)
+    extra = {name: Profile(name, p.threads, tuple(p.cores) if p.cores else None, p.quant_target, p.arch,
+                           Runtime(p.runtime), p.cpu, f"custom ({p.runtime}{', ' + p.cpu if p.cpu else ''})")
              for name, p in config.bench.custom_profiles.items()}
     return [get_profile(name, extra) for name in config.bench.profiles]
 

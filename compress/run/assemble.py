@@ -61,7 +61,7 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
     export_report = _read(stages.export.folder / "model" / "export_report.json")
     bench = _read(stages.bench.folder / "bench.json")
     # Gates are judged now, with this config's thresholds: changing one does not re-measure anything.
-    bench["gates"] = judge(bench["results"], settings_from_config(config.bench, (STUDENT,)))
+    bench["gates"] = judge(bench["results"], settings_from_config(config.bench, (STUDENT,)), bench.get("edge"))
     gates = collect_gates(export_report, bench)
     numbers = metrics(distill_report, export_report, bench)
     report = {"schema": "st-compress/run_report/1", "command": command, "passed": gates["passed"],

@@ -160,3 +160,37 @@ def test_run_refuses_an_arm64_profile_without_the_arm64_target(tiny_config_toml:
                                  "--set", 'export.targets=["avx2"]'])
     assert result.exit_code == 2 and "export.targets" in result.output and "rpi4" in result.output
     assert not (tmp_path / "rel").exists()
+
+
+def test_an_edge_run_that_fails_is_a_row_and_fails_the_benchmark(
+        kind_artifacts: KindArtifacts, edge_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compress.bench.edge import measure
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("node: onnxruntime-node could not load the model")
+
+    monkeypatch.setattr(measure, "python_run", broken)
+    _, art = kind_artifacts[StudentKind.PRUNED]
+    result = _bench(art, "node", edge_config, tmp_path / "out")
+    assert result.exit_code == 1, result.output  # type: ignore[attr-defined]
+    doc = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert doc["edge"][0]["status"] == "error" and "could not load" in doc["edge"][0]["error"]
+    assert any("could not run on node" in f for f in doc["gates"]["failed"])
+
+
+def test_a_custom_emulated_profile_from_the_config(tmp_path: Path) -> None:
+    from compress.bench.stage import _profiles
+    from compress.config import load_config
+    from compress.errors import ConfigError
+
+    path = tmp_path / "c.toml"
+    path.write_text('[bench]\nprofiles = ["phone"]\n[bench.custom_profiles.phone]\nruntime = "qemu"\n'
+                    'cpu = "cortex-a55"\nquant_target = "arm64"\n')
+    (phone,) = _profiles(load_config(path))
+    assert (phone.runtime, phone.cpu, phone.quant_target, phone.edge) == (Runtime.QEMU, "cortex-a55", "arm64", True)
+    path.write_text('[bench.custom_profiles.phone]\nruntime = "qemu"\n')
+    with pytest.raises(ConfigError, match=r"bench\.custom_profiles\.phone\.cpu"):
+        load_config(path)
+    path.write_text('[bench.custom_profiles.phone]\nruntime = "wasm"\n')
+    with pytest.raises(ConfigError, match=r"bench\.custom_profiles\.phone\.runtime"):
+        load_config(path)

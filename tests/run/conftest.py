@@ -35,14 +35,14 @@ def write_run_config(folder: Path, teacher: Path, corpus: Path, sts: Path) -> Pa
     path = folder / "run.toml"
     path.write_text(tiny_config_text(teacher, corpus, sts, folder / "release", folder / "cache") + """
 [export]
-targets = ["avx512_vnni", "avx2"]
+targets = ["avx512_vnni", "avx2", "arm64"]
 min_retention = 50.0
 min_cosine = 0.9
 gate_sentences = 32
 calibration_sentences = 16
 
 [bench]
-profiles = ["x86-server"]
+profiles = ["x86-server", "node"]
 latency_calls = 5
 warmup = 1
 throughput_batches = 1

@@ -38,6 +38,11 @@ def test_release_folder_is_complete_and_checksummed(release: Release) -> None:
     report = (release.out / "report.md").read_text()
     assert report.startswith("# st-compress run: PASSED") and "| student | x86-server |" in report
     assert "Machine: " in report and "## Stages" in report  # written from bench.json, not cut from bench.md
+    assert "## Edge runtimes" in report and "| student | node |" in report  # an edge profile, in its own table
+    for name in ("onnx/model_qint8_arm64.ort", "onnx/required_operators.config", "README.md"):
+        assert name in manifest["files"], name
+    card = (release.out / "README.md").read_text()
+    assert card.startswith(f"# {release.out.name}\n") and "STS-B test (Spearman x100): teacher" in card
     assert release.out.stat().st_mode & 0o055 == 0o055  # others may read what they are handed (not 0700)
     assert not (release.cache / "stages" / ".lock").exists()  # the stages folder itself is locked
 
