@@ -24,13 +24,12 @@ import numpy as np
 from compress.bench.report import machine_info, machine_line
 from compress.bench.stage import run_bench_stage
 from compress.config import Config, Target, load_config
-from compress.handoff import read_handoff
 from compress.io import write_json_atomic, write_text_atomic
 from compress.metrics import cosines
 from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder
 from export.artifact.host import host_target
-from export.stage import run_export
+from export.stage import heldback_sentences, run_export
 
 RESULTS = Path(__file__).parent / "results"
 PROFILES = ["x86-server", "rpi4", "rpi5", "arm64-server", "node", "browser"]
@@ -43,11 +42,12 @@ def _config(args: argparse.Namespace) -> Config:
     data = Path(args.data)
     return load_config(None, [f'data.corpus="{data}/corpus/sentences.txt.gz"', f'data.sts_dev="{data}/stsb/dev.csv"',
                               f'data.sts_test="{data}/stsb/test.csv"', f"bench.profiles={json.dumps(PROFILES)}",
-                              "output.progress=false"])
+                              f'bench.teacher="{args.teacher}"', "output.progress=false", *args.set])
 
 
 def _variant(config: Config, changes: dict[str, Any], targets: list[Target]) -> Config:
-    return dataclasses.replace(config, export=dataclasses.replace(config.export, targets=targets, **changes))
+    export = dataclasses.replace(config.export, targets=targets, ort_format=False, **changes)
+    return dataclasses.replace(config, export=export)
 
 
 def _embed(folder: Path, file: str, sentences: list[str]) -> np.ndarray:
@@ -55,11 +55,11 @@ def _embed(folder: Path, file: str, sentences: list[str]) -> np.ndarray:
 
 
 def shrink(config: Config, student: Path, work: Path, heldback: list[str]) -> list[dict[str, Any]]:
-    """Each way of shrinking the table, exported for this host's target and arm64: sizes, STS dev, cosine to
-    the unshrunk artifact's file for the same target, and (pruning) how often tokenization changed."""
+    """Each way of shrinking the table, exported for this host's target: size, STS dev, cosine to the unshrunk
+    artifact's file, and (pruning) how often tokenization changed."""
     from sentence_transformers import SentenceTransformer
 
-    targets = sorted({Target(host_target() or "avx2"), Target.ARM64}, key=lambda t: t.value)
+    targets = [Target(host_target() or "avx2")]
     torch_student = SentenceTransformer(str(student), device="cpu").encode(heldback, convert_to_numpy=True)
     rows, base = [], None
     for name, changes in VARIANTS.items():
@@ -133,20 +133,22 @@ def main() -> None:
     parser.add_argument("--student", default="runs/release/student", help="the default recipe's student folder")
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--work", default="runs/edge-targets", help="where the exported variants are kept")
+    parser.add_argument("--teacher", default="auto", help="bench.teacher: auto (the recipe's), label=path or none")
+    parser.add_argument("--set", action="append", default=[], help="another config override, section.key=value")
+    parser.add_argument("--results", default=str(RESULTS), help="where to write the results")
     args = parser.parse_args()
+    results = Path(args.results)
     config, student, work = _config(args), Path(args.student), Path(args.work)
-    handoff = read_handoff(student)
-    heldback = handoff.heldback if handoff else []
+    heldback = heldback_sentences(config, student)  # the ones distillation held back
     rows = shrink(config, student, work, heldback[:1000])
     base = work / "int8-table"
     default = run_export(config, student, work / "release-artifact").out_dir  # every target, as compress run does
     bench = run_bench_stage(config, "python benchmarks/edge_targets.py " + shlex.join(sys.argv[1:]),
-                            RESULTS / "edge_targets", subjects=[f"student={default}"], heldback=heldback or None)
+                            results / "edge_targets", subjects=[f"student={default}"], heldback=heldback)
     doc = {"schema": "st-compress/edge_targets/1", "command": bench["command"], "machine": machine_info(),
            "student": str(student), "shrink": rows, "targets": targets(bench, rows), "unshrunk": str(base)}
-    write_json_atomic(RESULTS / "edge_targets.json", doc)
-    write_text_atomic(RESULTS / "edge_targets.md",
-                      markdown(doc, (RESULTS / "edge_targets" / "bench.md").read_text()))
+    write_json_atomic(results / "edge_targets.json", doc)
+    write_text_atomic(results / "edge_targets.md", markdown(doc, (results / "edge_targets" / "bench.md").read_text()))
     print(json.dumps(doc["targets"], indent=2))
 
 

@@ -58,7 +58,9 @@ def _usage(name: str, int8: str, dim: int, static: bool) -> list[str]:
         f"{{ dtype: 'fp32', model_file_name: '{stem}' }});",
         "const output = await extractor(['a sentence', 'another'], { pooling: 'mean', normalize: true });",
         "```", "",
-        "`AutoModel.from_pretrained(...)` with the same options returns `sentence_embedding` directly."
+        "`AutoModel.from_pretrained(...)` with the same options returns `sentence_embedding` directly. Texts over "
+        "the max length lose their final `[SEP]` in transformers.js' truncation (not in Python): their vectors "
+        "differ slightly."
         + (" transformers.js logs \"Unknown model class\" for this static model and runs it as a plain encoder, which "
            "is what it is." if static else ""), "",
         "fastembed, as a custom model:", "",

@@ -194,3 +194,17 @@ def test_a_custom_emulated_profile_from_the_config(tmp_path: Path) -> None:
     path.write_text('[bench.custom_profiles.phone]\nruntime = "wasm"\n')
     with pytest.raises(ConfigError, match=r"bench\.custom_profiles\.phone\.runtime"):
         load_config(path)
+
+
+def test_the_arm64_setup_script_refuses_to_run_without_the_venv(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from tests.conftest import REPO
+
+    (tmp_path / "scripts").mkdir()
+    shutil.copy2(REPO / "scripts" / "setup-arm64.sh", tmp_path / "scripts" / "setup-arm64.sh")
+    proc = subprocess.run(["bash", str(tmp_path / "scripts" / "setup-arm64.sh")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ST_COMPRESS_HOME": str(tmp_path)})
+    assert proc.returncode == 2 and "run scripts/setup.sh first" in proc.stderr
+    assert not (tmp_path / "runtimes").exists()  # nothing half-made
