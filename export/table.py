@@ -7,8 +7,8 @@ The int8 file must have been quantized with its embeddings left as a plain ``Gat
 without converting the other nodes (an opset-17 ``ReduceL2`` then fails to load); the 4-bit types live in the
 com.microsoft op and the IR version, so the default-domain opset is put back.
 
-Runtimes: onnxruntime's CPU provider (Python, onnxruntime-node, onnxruntime-web's WebAssembly build, the mobile
-packages) has the kernel; a minimal build needs it in its operator list (``required_operators.config``).
+Runtimes: onnxruntime's CPU provider has the kernel (checked in Python and onnxruntime-node). The ORT format cannot
+hold int4 tensors, so a 4-bit table has no ORT-format copy.
 """
 
 from __future__ import annotations
