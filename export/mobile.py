@@ -9,8 +9,10 @@ embedding table (``export.table``) has no ORT-format copy: the format cannot hol
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,7 +43,8 @@ def _convert(src: Path, out_dir: Path, platform: str) -> list[Path]:
     from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
 
     style = OptimizationStyle.Fixed if platform == "arm" else OptimizationStyle.Runtime
-    convert_onnx_models_to_ort(src, output_dir=out_dir, optimization_styles=[style], target_platform=platform)
+    with contextlib.redirect_stdout(sys.stderr):  # the converter prints; stdout is for results (--json)
+        convert_onnx_models_to_ort(src, output_dir=out_dir, optimization_styles=[style], target_platform=platform)
     return sorted(out_dir.glob("*.ort"))
 
 

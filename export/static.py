@@ -56,7 +56,7 @@ def export_static(model: SentenceTransformer, folder: Path, onnx_path: Path, ops
     weight = static.embedding.weight.detach()
     fold = foldable(model, 1)  # a linear projection is applied per token, so token_embeddings are final too
     dense = [model[i] for i in fold.indices]
-    tail = [model[i] for i in range(1, len(model)) if i not in fold.indices]
+    tail = [model[i] for i in range(1, len(model))]  # pooled as before: an empty text still gets the bias
 
     class Padded(torch.nn.Module):
         def __init__(self) -> None:
@@ -66,14 +66,15 @@ def export_static(model: SentenceTransformer, folder: Path, onnx_path: Path, ops
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             tokens = torch.nn.functional.embedding(input_ids, self.weight)
-            for module in self.dense:
-                tokens = module.linear(tokens)  # type: ignore[operator]
+            projected = tokens
+            for module in self.dense:  # the first output only: onnxruntime skips it when it is not asked for
+                projected = module.linear(projected)  # type: ignore[operator]
             mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
             features = {"sentence_embedding": pooled}
             for module in self.tail:
                 features = module(features)
-            return tokens, features["sentence_embedding"]
+            return projected, features["sentence_embedding"]
 
     ids = torch.tensor([[5, 6, 7, 0], [5, 6, 0, 0]], dtype=torch.long)
     trace_export(Padded(), ids, (ids > 0).long(), onnx_path, opset)
