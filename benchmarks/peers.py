@@ -16,11 +16,17 @@ process, measured in interleaved rounds in several fresh processes; the latency 
 per-round ratios (one subprocess per model swings 25-80% at batch 1 on a small shared machine, more than the
 margins).
 
+Every model is also scored on the retrieval sets (``../shared/data/retrieval``: CACM, NPL; nDCG@10, recall@100,
+MRR@10) and our students on index compatibility (their queries against the teacher's document embeddings);
+document embeddings are cached in ``--cache`` per model file.
+
 Reproduce (repo root, after scripts/setup.sh, on an otherwise idle machine; the exports are made when missing):
     .venv/bin/compress run                                    # default recipe -> runs/release
     .venv/bin/compress run --config configs/fast.toml         # fast tier      -> runs/fast
     .venv/bin/python benchmarks/peers.py --data ../shared/data
     .venv/bin/python benchmarks/peers.py --render     # BENCHMARKS.md and the plot again from peers.json
+    .venv/bin/python benchmarks/peers.py --retrieval-only     # accuracy only (STS, retrieval, index) of every
+                                                      # model, into peers.json beside the timed run
 
 Writes BENCHMARKS.md, benchmarks/results/peers.json and benchmarks/results/peers.png.
 """
@@ -38,8 +44,11 @@ from compress.bench.harness import BenchData, ModelSpec, length_groups, recorded
 from compress.bench.paired import PairedSettings, ratios, run_paired
 from compress.bench.profiles import get_profile
 from compress.bench.report import machine_info, machine_line, pareto_plot, results_markdown, spread
+from compress.bench.retrieval.evaluate import RetrievalData
+from compress.bench.retrieval.report import retrieval_markdown
 from compress.config import BenchConfig
 from compress.data import load_corpus, load_sts
+from compress.data.beir import load_beir
 from compress.io import write_json_atomic, write_text_atomic
 from compress.models import mpnet_path
 
@@ -184,6 +193,20 @@ def head_to_head_markdown(paired: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def retrieval_section(doc: dict[str, Any]) -> list[str]:
+    """Retrieval and index compatibility: from the timed run, or from a later accuracy-only run (its own command
+    and machine: the int8 file a model runs depends on the CPU)."""
+    run = doc.get("retrieval_run")
+    if run is None:
+        return retrieval_markdown(doc)
+    lines = ["", "# Retrieval and index compatibility", "",
+             f"Command: `{run['command']}`, a run of the same harness that measures accuracy only (STS, retrieval, "
+             "index compatibility; its few timing calls are not reported).", "", machine_line(run["machine"]),
+             "The int8 file each model runs is the one for this CPU, so an int8 row can differ slightly from the "
+             "timed run's file above; fp32 and PyTorch rows run the same weights.", ""]
+    return [*lines, *retrieval_markdown(run)]
+
+
 def write(doc: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     write_json_atomic(RESULTS / "peers.json", doc)
@@ -196,13 +219,48 @@ def write(doc: dict[str, Any]) -> None:
     lines += [f"| {c['target']} | {c['value']:.3g} | {'yes' if c['met'] else 'NO'} |"
               + (f" {c['separate_processes']:.3g} |" if "separate_processes" in c else " |") for c in doc["targets"]]
     lines += ["", "Latency ratios: the head-to-head medians below; 'separate processes' is the same ratio from the "
-              "table's one-process-per-model rows.", "", *head_to_head_markdown(doc["paired"])]
+              "table's one-process-per-model rows.", "", *head_to_head_markdown(doc["paired"]),
+              *retrieval_section(doc)]
     lines += ["", "STS-B test Spearman x100 (the harness encodes both sides of each pair); every setting was chosen "
               "on STS-B dev and the corpus before these test scores were read. Latency: batch 1, real held-back "
               "corpus sentences, tokenization included; throughput: batches of 32 and 128. On edge-1core no "
               "teacher runs beside the models, so no retention or cosine there. What fell short, why, and what "
               "would reach it: docs/recipe.md.", ""]
     write_text_atomic(ROOT / "BENCHMARKS.md", "\n".join(lines))
+
+
+RETRIEVAL_SETS = ("cacm", "npl")
+
+
+def retrieval_data(args: argparse.Namespace) -> RetrievalData:
+    folder = Path(args.data) / "retrieval"
+    return RetrievalData([load_beir(folder / name) for name in RETRIEVAL_SETS], Path(args.cache))
+
+
+def eval_sets(data: BenchData) -> dict[str, Any]:
+    return {"retrieval": {s.name: s.describe() for s in data.retrieval.sets}, "search": data.retrieval.search.value}
+
+
+def retrieval_only(args: argparse.Namespace) -> None:
+    """Accuracy of every model (STS test, retrieval, index compatibility) on x86-server, into peers.json."""
+    data = Path(args.data)
+    corpus = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=30000, validation=1000)
+    settings = BenchConfig(latency_calls=5, warmup=1, throughput_batches=1, heldback_sentences=256,
+                           throughput_seconds=0.0)
+    bench_data = BenchData(corpus.validation, corpus.validation[:256], load_sts(data / "stsb" / "test.csv"),
+                           {}, retrieval=retrieval_data(args))
+    entries = run_bench(models(args), [get_profile("x86-server")], bench_data, settings)
+    keep = ("model", "kind", "profile", "teacher", "status", "error", "file", "size_mb", "sts_spearman",
+            "retention_percent", "cosine", "retrieval", "index")
+    path = RESULTS / "peers.json"
+    doc = json.loads(path.read_text())
+    doc["retrieval_run"] = {"command": "python benchmarks/peers.py " + shlex.join(sys.argv[1:]),
+                            "machine": machine_info(), "settings": {"eval_sets": eval_sets(bench_data)},
+                            "results": [{k: e[k] for k in keep if k in e} for e in entries]}
+    write(doc)
+    failed = [e for e in entries if e.get("status") != "ok"]
+    if failed:
+        raise SystemExit(f"not measured: {[(e['model'], e.get('status'), e.get('error')) for e in failed]}")
 
 
 def main() -> None:
@@ -218,24 +276,31 @@ def main() -> None:
     parser.add_argument("--paired-rounds", type=int, default=20, help="head-to-head: rounds per process")
     parser.add_argument("--render", action="store_true", help="write BENCHMARKS.md and peers.png from the saved "
                         "benchmarks/results/peers.json, measuring nothing")
+    parser.add_argument("--retrieval-only", action="store_true", help="measure accuracy only (STS, retrieval, "
+                        "index compatibility) and add it to the saved peers.json as its retrieval run")
+    parser.add_argument("--cache", default=".cache/st-compress", help="embedding cache (document embeddings)")
     args = parser.parse_args()
     if args.render:
         write(json.loads((RESULTS / "peers.json").read_text()))
+        return
+    if args.retrieval_only:
+        retrieval_only(args)
         return
     data = Path(args.data)
     corpus = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=30000, validation=1000)
     settings = BenchConfig(latency_calls=args.calls, warmup=50, throughput_batches=8, heldback_sentences=256,
                            throughput_seconds=2.0)
     bench_data = BenchData(corpus.validation, corpus.validation[:256], load_sts(data / "stsb" / "test.csv"),
-                           length_groups(corpus.validation))
+                           length_groups(corpus.validation), retrieval=retrieval_data(args))
     specs = models(args)
     entries = run_bench(specs, [get_profile("x86-server")], bench_data, settings)
     small = [m for m in specs if m.label.startswith(("fast", "Model2Vec", MINILM_OURS))]  # 1 thread: static graphs
     one_thread = run_bench(small, [get_profile("edge-1core")], bench_data, settings)
     entries += [without_teacher_scores(e) for e in one_thread]
-    doc = {"schema": "st-compress/peers/1", "command": "python benchmarks/peers.py " + shlex.join(sys.argv[1:]),
-           "machine": machine_info(), "settings": recorded_settings(settings),
-           "results": entries, "gates": {"failed": []}}
+    doc: dict[str, Any] = {
+        "schema": "st-compress/peers/2", "command": "python benchmarks/peers.py " + shlex.join(sys.argv[1:]),
+        "machine": machine_info(), "settings": {**recorded_settings(settings), "eval_sets": eval_sets(bench_data)},
+        "results": entries, "gates": {"failed": []}}
     failed = [e for e in entries if e.get("status") != "ok"]
     if failed:  # keep what was measured; say which model could not be
         write_json_atomic(RESULTS / "peers.json", doc)

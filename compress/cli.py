@@ -244,6 +244,29 @@ def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from
     build_server(artifact, host, port, target, threads, settings).run()
 
 
+def _named_sets(kind: str, values: list[str] | None) -> list[str]:
+    """``--sts`` / ``--retrieval`` NAME=PATH as overrides of bench.sts_sets / bench.retrieval_sets."""
+    from compress.errors import CompressError
+
+    overrides = []
+    for value in values or []:
+        name, sep, path = value.partition("=")
+        if not sep or not name.strip() or not path.strip() or "." in name:
+            raise CompressError(f"--{kind} {value!r} is not NAME=PATH", f"write e.g. --{kind} mine=path/to/"
+                                + ("pairs.csv" if kind == "sts" else "beir-folder") + " (no dot in NAME)")
+        overrides.append(f"bench.{kind}_sets.{name.strip()}={json.dumps(path.strip())}")
+    return overrides
+
+
+def _retrieval_under(data: Path, config: Path | None, overrides: list[str]) -> list[str]:
+    """``--data``: the config's retrieval sets that live in the default data folder, read from ``data`` instead."""
+    from compress.config import DEFAULT_DATA, load_config
+
+    sets = load_config(config, overrides).bench.retrieval_sets
+    return [f"bench.retrieval_sets.{name}={json.dumps(str(data / Path(path).relative_to(DEFAULT_DATA)))}"
+            for name, path in sets.items() if Path(path).is_relative_to(DEFAULT_DATA)]
+
+
 @app.command()
 @handle_errors
 def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, path, or artifact:onnx/file.onnx")]
@@ -256,9 +279,14 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
           against: Annotated[str | None, typer.Option(
               help="Label of a model to measure every other one against, head-to-head in one process "
                    "(bench.against; gates: bench.max_latency_ratio, bench.min_throughput_ratio).")] = None,
+          sts: Annotated[list[str] | None, typer.Option(
+              help="NAME=CSV: one more STS set (sentence1,sentence2,score; bench.sts_sets). Repeatable.")] = None,
+          retrieval: Annotated[list[str] | None, typer.Option(
+              help="NAME=FOLDER: one more retrieval set in BEIR layout (bench.retrieval_sets). Repeatable.")] = None,
           as_json: Annotated[bool, typer.Option("--json", help="Print the summary JSON on stdout.")] = False,
           config: ConfigOption = None, set_: SetOption = None) -> None:
-    """Latency and accuracy of every model x profile, each in its own subprocess.
+    """Latency and accuracy (STS, retrieval, index compatibility) of every model x profile, each in its own
+    subprocess.
 
     Writes bench.json, bench.md and pareto.png. Exit codes: 0 all gates pass, 1 a gate failed, 2 bad input.
     """
@@ -271,19 +299,23 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
         overrides.append("bench.profiles=" + json.dumps([p.strip() for p in profiles.split(",") if p.strip()]))
     if teacher:
         overrides.append("bench.teacher=" + json.dumps(teacher))
-        if teacher.lower() == "none" and config is None and not any(o.startswith("bench.min_retention") for o in
-                                                                    overrides):
-            overrides.append("bench.min_retention=none")  # the recipe's gate is a share of the teacher's score
+        if teacher.lower() == "none" and config is None:  # the recipe's gates are shares of the teacher's scores
+            overrides += [f"bench.{key}={off}" for key, off in (("min_retention", "none"),
+                          ("min_retrieval_retention", "{}"), ("min_index_retention", "{}"))
+                          if not any(o.startswith(f"bench.{key}") for o in overrides)]
     if against:
         overrides.append("bench.against=" + json.dumps(against))
     if data:
         overrides += [f"data.corpus={json.dumps(str(data / 'corpus' / 'sentences.txt.gz'))}",
-                      f"data.sts_test={json.dumps(str(data / 'stsb' / 'test.csv'))}"]
+                      f"data.sts_test={json.dumps(str(data / 'stsb' / 'test.csv'))}",
+                      *_retrieval_under(data, config, overrides)]
+    overrides += _named_sets("sts", sts) + _named_sets("retrieval", retrieval)
     cfg = load_config(config, overrides)
-    from compress.preflight import check_data_files, check_output_dir
+    from compress.preflight import check_data_files, check_eval_sets, check_output_dir
 
     check_output_dir(out or Path(cfg.bench.out_dir), "benchmark folder (--out / bench.out_dir)")
     check_data_files(cfg)
+    check_eval_sets(cfg)
     from compress.bench.stage import run_bench_stage
 
     doc = run_bench_stage(cfg, _command_line(), out)

@@ -44,6 +44,14 @@ class Precision(StrEnum):
     BF16 = "bf16"
 
 
+class SearchKind(StrEnum):
+    """Retrieval search (compress.bench.retrieval.search): exact numpy, or faiss HNSW; auto: exact below 2M docs."""
+
+    AUTO = "auto"
+    EXACT = "exact"
+    HNSW = "hnsw"
+
+
 class AttentionMode(StrEnum):
     AUTO = "auto"
     DISTRIBUTION = "distribution"
@@ -58,6 +66,9 @@ class TeacherConfig:
     chunk_size: int = 1024
     trust_remote_code: bool = False
     precision: Precision = Precision.AUTO  # of the teacher's forward pass while filling the embedding cache
+    # the teacher's prompts ("query", "document") put before corpus sentences, one per sentence in turn; none: every
+    # prompt the teacher has (all-mpnet-base-v2 has none); []: no prompts
+    prompts: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,15 @@ class BenchConfig:
     head_to_head_processes: int = 3
     max_latency_ratio: float | None = None  # gate: median batch-1 p50 / the `against` model's
     min_throughput_ratio: float | None = None  # gate: median batch-32 throughput / the `against` model's
+    # evaluation sets beside data.sts_test, by name: STS pair CSVs, and retrieval sets (BEIR folders)
+    sts_sets: dict[str, str] = field(default_factory=dict)
+    retrieval_sets: dict[str, str] = field(default_factory=dict)
+    retrieval_search: SearchKind = SearchKind.AUTO
+    # gates, per retrieval set ("*" for all): nDCG@10 student->student (index: student queries -> teacher
+    # documents), % of teacher->teacher
+    min_retrieval_retention: dict[str, float] = field(default_factory=dict)
+    min_index_retention: dict[str, float] = field(default_factory=dict)
+    pareto_accuracy: str = "sts"  # the plot's accuracy axis: "sts", "ndcg@10" (mean of the sets), "ndcg@10:SET"
     out_dir: str = "runs/bench"
 
 

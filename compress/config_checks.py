@@ -65,6 +65,10 @@ def validate(config: Config) -> None:
                           "e.g. keep_layers = [0, 1, 4, 5], or none for all layers (pruned: num_layers)")
     _validate_bench(config.bench)
     _validate_loss(config)
+    names = config.teacher.prompts or []
+    if any(n not in ("query", "document") for n in names) or len(set(names)) != len(names):
+        raise ConfigError(f"config key 'teacher.prompts' = {names} must list distinct input types",
+                          "use \"query\" and/or \"document\" (the teacher's prompts of those names), [] for none")
 
 
 def _validate_loss(config: Config) -> None:
@@ -122,7 +126,42 @@ def _validate_bench(bench: BenchConfig) -> None:
         if value is not None and not bench.against:
             raise ConfigError(f"config key 'bench.{key}' is a ratio to another model, but 'bench.against' is not set",
                               "set bench.against to the label of the model to compare with (e.g. \"teacher\")")
+    _validate_retrieval(bench)
     if bench.min_retention is not None and not bench.teacher:
         raise ConfigError("config key 'bench.min_retention' is a share of the teacher's STS score, but 'bench.teacher' "
                           "is none", "name a teacher (bench.teacher, --teacher) or drop the gate "
                           "(--set bench.min_retention=none)")
+
+
+RETRIEVAL_GATES = ("min_retrieval_retention", "min_index_retention")
+
+
+def _validate_retrieval(bench: BenchConfig) -> None:
+    """Retrieval gates name configured sets (or "*"), and are shares of a teacher's score; the Pareto axis names
+    a metric that is measured."""
+    for key in RETRIEVAL_GATES:
+        limits = getattr(bench, key)
+        if not limits:
+            continue
+        if not bench.teacher:
+            raise ConfigError(f"config key 'bench.{key}' is a share of the teacher's nDCG@10, but 'bench.teacher' "
+                              "is none", f"name a teacher (bench.teacher, --teacher) or drop the gate "
+                              f"(--set bench.{key}={{}})")
+        for name in limits:
+            if name != "*" and name not in bench.retrieval_sets:
+                raise ConfigError(f"config key 'bench.{key}.{name}' names no retrieval set",
+                                  "use a name from bench.retrieval_sets ("
+                                  + (", ".join(bench.retrieval_sets) or "none set") + ") or \"*\" for all")
+        if not bench.retrieval_sets:
+            raise ConfigError(f"config key 'bench.{key}' gates retrieval, but 'bench.retrieval_sets' is empty",
+                              "add a BEIR folder under [bench.retrieval_sets], or drop the gate")
+    axis = bench.pareto_accuracy
+    sets = [f"ndcg@10:{name}" for name in bench.retrieval_sets]
+    allowed = ["sts", *(["ndcg@10"] if bench.retrieval_sets else []), *sets]
+    if axis not in allowed:
+        raise ConfigError(f"config key 'bench.pareto_accuracy' = {axis!r} is not measured",
+                          "choose from: " + ", ".join(allowed))
+    overlap = set(bench.sts_sets) & set(bench.retrieval_sets)
+    if overlap:
+        raise ConfigError(f"config keys 'bench.sts_sets' and 'bench.retrieval_sets' both name {sorted(overlap)}",
+                          "give every evaluation set its own name")

@@ -23,6 +23,7 @@ from compress.models import has_normalize, load_sentence_transformer
 from compress.precision import resolve
 from compress.report import build_report
 from compress.students import build_student
+from compress.students.prompts import chosen, hand_on, prompted, teacher_prompts
 from compress.train.trainer import TrainData, train_student
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
 
     torch.manual_seed(config.train.seed)
     start = time.perf_counter()
+    raw_validation = corpus.validation
+    corpus = prompted(corpus, chosen(teacher_prompts(teacher), config.teacher.prompts))
     cache_dir = Path(config.output.cache_dir)
     fingerprint = corpus.fingerprint()
     precision = resolve(config.teacher.precision, teacher.device.type)
@@ -95,12 +98,13 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
     distill_loss, task_loss = build_losses(config.loss, student, teacher, built.teacher_layers)
     data = TrainData(corpus.train, train_targets, corpus.validation, val_targets, sts.dev, sts.train)
     work_dir = _work_dir(config, fingerprint, teacher_key(teacher, fingerprint, precision).digest())
+    hand_on(teacher, student)
     outcome = train_student(student, distill_loss, task_loss, data, config.train, work_dir)
     if distill_loss is not None and distill_loss.student_taps is not None:
         distill_loss.student_taps.remove()
     report = build_report(teacher, built, data, sts.dev, sts.test, outcome, config, cache_dir)
     report["timing"] = {"teacher_embedding_seconds": teacher_seconds, "wall_seconds": time.perf_counter() - start}
-    report[HANDOFF] = Handoff(corpus.validation, config.student.kind.value, built.teacher_layers).to_dict()
+    report[HANDOFF] = Handoff(raw_validation, config.student.kind.value, built.teacher_layers).to_dict()
     _save_atomic(student, built.pca, report, out_dir)
     return DistillResult(out_dir, out_dir / REPORT_NAME, report, work_dir)
 

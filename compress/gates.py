@@ -56,6 +56,36 @@ def _size(e: Entry, limit: float, _: GateSettings) -> list[str]:
     return [f"size {e['size_mb']:.1f} MB > {limit} MB"] if e["size_mb"] > limit else []
 
 
+def _per_set(e: Entry, limits: dict[str, float], key: str, what: str) -> list[str]:
+    """Each limited set's ``retention_percent`` under ``e[key]`` ("retrieval" or "index"), or why it is missing."""
+    results = e.get(key)
+    if not results:
+        why = ("no teacher measured beside it, or no retrieval set" if key == "retrieval"
+               else "no teacher measured beside it")
+        return [f"{what} not measured ({why})"]
+    failed = []
+    named = [n for n in limits if n != "*"]
+    for name in dict.fromkeys([*named, *(results if "*" in limits else [])]):
+        limit, result = limits.get(name, limits.get("*")), results.get(name)
+        if limit is None:
+            continue
+        if result is None:
+            failed.append(f"{what} on {name}: not measured")
+        elif result.get("retention_percent") is None:
+            failed.append(f"{what} on {name}: cannot be judged ({result.get('error', 'no teacher score')})")
+        elif result["retention_percent"] < limit:
+            failed.append(f"{what} on {name}: retention {result['retention_percent']:.2f}% < {limit}%")
+    return failed
+
+
+def _retrieval_retention(e: Entry, limits: dict[str, float], _: GateSettings) -> list[str]:
+    return _per_set(e, limits, "retrieval", "retrieval nDCG@10")
+
+
+def _index_retention(e: Entry, limits: dict[str, float], _: GateSettings) -> list[str]:
+    return _per_set(e, limits, "index", "index compatibility nDCG@10")
+
+
 def _versus(e: Entry, settings: GateSettings) -> tuple[dict[str, Any] | None, list[str]]:
     versus = e.get("head_to_head")
     if e["model"] == settings.against:
@@ -95,6 +125,10 @@ BENCH_GATES = (
          _latency_ratio),
     Gate("min_throughput_ratio", "bench", "head-to-head median batch-32 throughput / the bench.against model's",
          _throughput_ratio),
+    Gate("min_retrieval_retention", "bench", "nDCG@10 of the student's queries and documents, % of the teacher's, "
+         "per retrieval set ('*' for all)", _retrieval_retention),
+    Gate("min_index_retention", "bench", "nDCG@10 of the student's queries against the teacher's documents, % of "
+         "teacher->teacher, per retrieval set ('*' for all)", _index_retention),
 )
 BENCH_GATE_KEYS = tuple(g.name for g in BENCH_GATES)
 RATIO_GATES = ("max_latency_ratio", "min_throughput_ratio")

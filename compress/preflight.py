@@ -108,9 +108,17 @@ def check_layers(config: Config) -> None:
 
 
 def check_config_inputs(config: Config) -> None:
-    """What ``compress check-config`` adds to parsing: the data files exist, the layer indices fit."""
+    """What ``compress check-config`` adds to parsing: the data files exist (the evaluation sets of ``[bench]`` are
+    read and checked), the layer indices fit."""
     check_data_files(config)
+    check_eval_sets(config)
     check_layers(config)
+
+
+def check_eval_sets(config: Config) -> None:
+    from compress.bench.sets import load_eval_sets
+
+    load_eval_sets(config)
 
 
 def check_student_out(path: Path) -> None:

@@ -73,6 +73,19 @@ def _usage(name: str, int8: str, dim: int, static: bool) -> list[str]:
         f"with `--minimal_build --include_ops_by_config {REQUIRED_OPERATORS}`."]
 
 
+def _prompt_lines(folder: Path) -> list[str]:
+    """The query/document prompts the model was distilled with: every runtime must put them before the texts."""
+    from export.artifact.prompts import read_prompts
+
+    prompts = read_prompts(folder)
+    if not prompts:
+        return []
+    return ["## Prompts", "", f"Put `{prompts.query}` before each query and `{prompts.document}` before each document "
+            "(the teacher's prompts, kept in `config_sentence_transformers.json`). sentence-transformers' "
+            "`encode_query` / `encode_document` and `compress serve` (`\"input_type\": \"query\"` or "
+            "`\"document\"`) do it for you; in other runtimes add them to the text.", ""]
+
+
 def card_markdown(folder: Path, report: dict[str, Any], name: str, scores: list[str] | None = None) -> str:
     """``name``: the folder's name as users will see it; ``scores``: lines from a benchmark (a release adds its
     STS test and teacher comparison)."""
@@ -88,6 +101,7 @@ def card_markdown(folder: Path, report: dict[str, Any], name: str, scores: list[
              f"inside the graph, up to {info.get('max_length')} tokens. Inputs `input_ids` and `attention_mask`; "
              f"outputs `{OUTPUT}` (the embedding) and `token_embeddings` (per token, already projected: their masked "
              "mean is the embedding before normalization).", "",
+             *_prompt_lines(folder),
              *(["## Scores", "", *scores, ""] if scores else []),
              "## Files", "", *_files_table(folder, report), "",
              "STS dev and cosine are the export's accuracy gate (against the fp32 file). `manifest.json` holds the "

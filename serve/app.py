@@ -76,7 +76,8 @@ def _service_routes(app: FastAPI, embedder: Embedder, settings: ServerSettings, 
         if not _authorized(request, settings.api_key):
             return error(401, "missing or wrong API key", "invalid_api_key")
         versions = {p: metadata.version(p) for p in ("st-compress", "onnxruntime", "tokenizers", "numpy")}
-        return {"model": model_name, "dims": embedder.dim, "target": embedder.target, "file": embedder.file,
+        return {"model": model_name, "dims": embedder.dim, "prompts": embedder.prompts.to_dict(),
+                "target": embedder.target, "file": embedder.file,
                 "max_length": embedder.max_length, "threads": embedder.threads, "versions": versions,
                 "limits": {"max_body_bytes": settings.max_body_bytes, "max_items": settings.max_items,
                            "max_chars": settings.max_chars}}
@@ -117,7 +118,8 @@ def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> Fa
         if not _authorized(request, settings.api_key):
             metrics.errors.labels("unauthorized").inc()
             return error(401, "missing or wrong API key", "invalid_api_key")
-        texts = body.texts()  # valid: the limits, and valid Unicode, are checked by the schema
+        # valid: the limits, and valid Unicode, are checked by the schema; then the model's prompt, if any
+        texts = embedder.prompts.apply(body.texts(), body.input_type)
         try:
             vectors = await batcher.submit(texts)
         except QueueFull as exc:

@@ -9,6 +9,7 @@ import numpy as np
 from export.artifact.encoder import usable_cores
 from export.artifact.layout import target_of
 from export.artifact.load import load_artifact
+from export.artifact.prompts import InputType, read_prompts
 
 
 def default_threads() -> int:
@@ -24,6 +25,7 @@ class Embedder:
         loaded = load_artifact(self.artifact_dir, target, threads, default_threads(), verify_checksums)
         self.file, self.encoder = loaded.file, loaded.encoder
         self.max_length, self.threads = self.encoder.max_length, self.encoder.threads
+        self.prompts = read_prompts(self.artifact_dir)  # the teacher's query/document prompts, if it had any
         self.dim = int(self.encoder.session.get_outputs()[1].shape[-1] or self.encode(["x"]).shape[1])
 
     @property
@@ -33,8 +35,16 @@ class Embedder:
     def token_counts(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self.encoder.tokenizer.encode_batch(texts)]
 
+    def embed(self, texts: list[str], input_type: InputType | str | None = None, batch_size: int = 32,
+              normalize: bool = False) -> np.ndarray:
+        """``encode`` with the artifact's prompt for ``input_type`` ("query", "document"; none: the default
+        prompt, if the model names one) put before each text, as sentence-transformers' ``encode_query`` /
+        ``encode_document`` do."""
+        return self.encode(self.prompts.apply(texts, input_type), batch_size, normalize)
+
     def encode(self, texts: list[str], batch_size: int = 32, normalize: bool = False) -> np.ndarray:
-        """Embeddings in input order; batches of similar length (sorted) waste less padding."""
+        """Embeddings of the texts as given (no prompt) in input order; batches of similar length (sorted) waste
+        less padding."""
         if not texts:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)

@@ -22,6 +22,10 @@ class EmbeddingRequest(BaseModel):
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = None
     user: str | None = Field(None, max_length=NAME_CHARS)
+    input_type: Literal["query", "document"] | None = Field(
+        None, description="Not an OpenAI field: embed the input as search queries or as documents, with the model's "
+                          "prompt for that type before each text (models distilled from a teacher with prompts, "
+                          "such as e5 or bge). Omitted: the model's default prompt, usually none.")
 
     def texts(self) -> list[str]:
         return [self.input] if isinstance(self.input, str) else list(self.input)

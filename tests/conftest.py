@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 from pathlib import Path
@@ -128,6 +129,24 @@ dir = "{out_dir}"
 cache_dir = "{cache_dir}"
 progress = false
 """
+
+
+def write_beir(folder: Path, docs: list[dict[str, str]], queries: list[dict[str, str]],
+               qrels: list[tuple[str, str, str]], header: str = "query-id\tcorpus-id\tscore") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (folder / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
+    (folder / "qrels.tsv").write_text(header + "\n" + "".join("\t".join(r) + "\n" for r in qrels))
+    return folder
+
+
+def toy_retrieval_set(folder: Path, docs: int = 60, queries: int = 6) -> Path:
+    """A BEIR folder of tiny-vocabulary sentences, each query judged against 3 documents (grades 1 or 2)."""
+    rng = random.Random(5)
+    doc_rows = [{"_id": f"d{i}", "title": "", "text": s} for i, s in enumerate(make_sentences(docs, seed=21))]
+    query_rows = [{"_id": f"q{i}", "text": s} for i, s in enumerate(make_sentences(queries, seed=22))]
+    qrels = [(q["_id"], f"d{d}", str(rng.choice((1, 2)))) for q in query_rows for d in rng.sample(range(docs), 3)]
+    return write_beir(folder, doc_rows, query_rows, qrels)
 
 
 def flip_byte(path: Path) -> None:

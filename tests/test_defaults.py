@@ -58,7 +58,8 @@ def test_every_command_without_config_resolves_the_recipe(monkeypatch: pytest.Mo
 
 # Where a file's omitted key and the recipe part, on purpose (docs/config.md): the recipe's student is a cut
 # MiniLM (its keep_layers would be wrong for a pruned teacher), and its gates are the recipe's own floors.
-RECIPE_ONLY = {"student.kind", "student.keep_layers", "bench.min_retention", "bench.max_size_mb"}
+RECIPE_ONLY = {"student.kind", "student.keep_layers", "bench.min_retention", "bench.max_size_mb",
+               "bench.retrieval_sets", "bench.min_retrieval_retention", "bench.min_index_retention"}
 
 
 def test_the_recipe_and_a_files_defaults_differ_only_where_documented() -> None:

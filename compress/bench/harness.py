@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from compress.bench.profiles import Profile
+from compress.bench.retrieval.cache import Encoded
+from compress.bench.retrieval.evaluate import RetrievalData, add_retrieval, encode_requests, plan
 from compress.bench.worker import spawn
 from compress.config import BenchConfig
 from compress.data.sts import StsPairs
@@ -19,6 +21,7 @@ from compress.faults import crash_point
 from compress.metrics import cosine_summary
 from compress.progress import progress_bar
 from export.artifact.layout import FP32
+from export.artifact.prompts import Prompts, read_prompts
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,12 @@ class BenchData:
     heldback: list[str]  # held-back sentences for cosine to the teacher
     sts: StsPairs | None = None
     length_groups: dict[str, list[str]] = field(default_factory=dict)
+    sts_sets: dict[str, StsPairs] = field(default_factory=dict)  # more STS sets, by name (beside ``sts``)
+    retrieval: RetrievalData = field(default_factory=RetrievalData)
+
+
+def _pairs(sts: StsPairs) -> dict[str, Any]:
+    return {"s1": sts.sentences1, "s2": sts.sentences2, "scores": sts.scores}
 
 
 def length_groups(sentences: list[str]) -> dict[str, list[str]]:
@@ -94,9 +103,17 @@ def _run_worker(spec: dict[str, Any], folder: Path, timeout: float) -> dict[str,
     return result
 
 
+def model_prompts(model: ModelSpec) -> Prompts:
+    """The query/document prompts the model's own config names (Model2Vec folders have none)."""
+    from compress.models import resolve_model
+
+    return Prompts() if model.kind == "model2vec" else read_prompts(Path(resolve_model(model.path)))
+
+
 def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: BenchConfig,
-                folder: Path, accuracy: bool = True) -> dict[str, Any]:
-    """Latency, throughput and memory of one model on one profile; STS and held-back embeddings if ``accuracy``."""
+                folder: Path, accuracy: bool = True, encode: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Latency, throughput and memory of one model on one profile; STS and held-back embeddings if ``accuracy``,
+    and the retrieval texts of ``encode`` (``compress.bench.retrieval.evaluate.encode_requests``)."""
     entry: dict[str, Any] = {"model": model.label, "kind": model.kind, "profile": profile.name,
                              "teacher": model.teacher, "threads": profile.threads, "cores": list(profile.cores or [])}
     ok, reason = profile.runnable()
@@ -105,15 +122,19 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
     file = model_file(model, profile)
     entry.update({"file": file, "size_mb": size_mb(model, file)})
     sts = data.sts if accuracy else None
-    spec = {"kind": model.kind, "path": model.path, "file": file, "threads": profile.thread_count,
+    spec = {"kind": model.kind, "path": model.path, "file": file, "label": model.label, "threads": profile.thread_count,
             "cores": list(profile.cores or []), "sentences": data.sentences,
             "heldback": data.heldback if accuracy else [],
             "latency_calls": settings.latency_calls, "warmup": settings.warmup,
             "throughput_batches": settings.throughput_batches, "throughput_seconds": settings.throughput_seconds,
             "batch_sizes": list(BATCH_SIZES),
             "length_groups": data.length_groups,
-            "sts": {"s1": sts.sentences1, "s2": sts.sentences2, "scores": sts.scores} if sts else None,
-            "embeddings_out": str(folder / "heldback.npy")}
+            "sts": _pairs(sts) if sts else None,
+            "sts_sets": {n: _pairs(p) for n, p in data.sts_sets.items()} if accuracy else {},
+            "encode": encode or [], "embeddings_out": str(folder / "heldback.npy")}
+    if encode:
+        log.info("%s: embedding %d retrieval text(s) not in the cache yet", model.label,
+                 sum(len(r["texts"]) for r in encode))
     entry.update(_run_worker(spec, folder, TIMEOUT_S))
     return entry
 
@@ -147,9 +168,13 @@ def add_accuracy(entries: list[dict[str, Any]], embeddings: dict[int, np.ndarray
         teacher_sts = entries[t_index].get("sts_spearman") if t_index is not None else None
         if teacher_sts and entry.get("sts_spearman") is not None:
             entry["retention_percent"] = 100 * entry["sts_spearman"] / teacher_sts
+        teacher_sets = entries[t_index].get("sts_sets", {}) if t_index is not None and t_index != i else {}
+        for name, result in entry.get("sts_sets", {}).items():
+            if teacher_sets.get(name, {}).get("spearman"):
+                result["retention_percent"] = 100 * result["spearman"] / teacher_sets[name]["spearman"]
 
 
-ACCURACY_KEYS = ("sts_spearman", "retention_percent", "cosine")
+ACCURACY_KEYS = ("sts_spearman", "retention_percent", "cosine", "sts_sets", "retrieval", "index")
 
 
 def copy_accuracy(entries: list[dict[str, Any]], source: dict[int, int]) -> None:
@@ -165,15 +190,21 @@ def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
     return measure_native(models, profiles, data, settings, show_progress)[0]
 
 
+def _cosine(model: ModelSpec) -> bool:
+    return model_prompts(model).similarity != "dot"
+
+
 def measure_native(models: list[ModelSpec], profiles: list[Profile], data: BenchData, settings: BenchConfig,
                    show_progress: bool = True) -> tuple[list[dict[str, Any]], dict[int, np.ndarray]]:
-    """Every model on every profile, and the held-back embeddings by entry. Accuracy (STS, held-back embeddings)
-    depends on the file, not the threads: it is measured on the first profile that runs a file and copied to the
-    later ones, which saves the slow teacher encoding the test set again on each profile."""
+    """Every model on every profile, and the held-back embeddings by entry. Accuracy (STS, retrieval, held-back
+    embeddings) depends on the file, not the threads: it is measured on the first profile that runs a file and
+    copied to the later ones, which saves the slow teacher encoding the test sets again on each profile."""
     entries: list[dict[str, Any]] = []
     embeddings: dict[int, np.ndarray] = {}
+    encoded: dict[int, dict[str, Encoded]] = {}  # entry -> retrieval set -> its embeddings on disk
     scored: dict[tuple[str, str | None], int] = {}  # (path, file) -> entry holding its accuracy
     source: dict[int, int] = {}
+    by_label = {m.label: m for m in models}
     bar = progress_bar(total=len(models) * len(profiles), desc="bench", enabled=show_progress, unit="runs")
     with tempfile.TemporaryDirectory(prefix="st-compress-bench-") as tmp:
         for p_index, profile in enumerate(profiles):
@@ -183,16 +214,25 @@ def measure_native(models: list[ModelSpec], profiles: list[Profile], data: Bench
                 log.info("measuring %s on %s", model.label, profile.name)
                 file = model_file(model, profile) if profile.runnable()[0] else None
                 earlier = scored.get((model.path, file))
-                entry = measure_one(model, profile, data, settings, folder, accuracy=earlier is None)
+                prompts = model_prompts(model)
+                planned = (plan(model.path, file, model.kind, prompts, data.retrieval, Path(tmp) / "scratch")
+                           if earlier is None and data.retrieval.sets and profile.runnable()[0] else {})
+                requests = encode_requests(planned, data.retrieval, prompts, model.kind) if planned else []
+                entry = measure_one(model, profile, data, settings, folder, earlier is None, requests)
                 if entry["status"] == "ok" and earlier is None:
                     embeddings[len(entries)] = np.load(folder / "heldback.npy")
                     scored[(model.path, file)] = len(entries)
+                    if planned:
+                        encoded[len(entries)] = planned
                 elif entry["status"] == "ok" and earlier is not None:
                     source[len(entries)] = earlier
                 entries.append(entry)
                 crash_point("bench-model")
                 bar.update(1)
-    bar.close()
-    add_accuracy(entries, embeddings, models)
+        bar.close()
+        add_accuracy(entries, embeddings, models)
+        teacher = next((m.label for m in models if m.teacher), None)
+        add_retrieval(entries, encoded, teacher, data.retrieval, {i: _cosine(by_label[entries[i]["model"]])
+                                                                   for i in encoded})
     copy_accuracy(entries, source)
     return entries, embeddings

@@ -25,31 +25,51 @@ def frontier(points: list[tuple[float, float]]) -> list[int]:
     return kept
 
 
-def _plotted(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in entries if e.get("status") == "ok" and e.get("sts_spearman") is not None]
+def accuracy(entry: dict[str, Any], axis: str = "sts") -> float | None:
+    """The plotted accuracy: STS test Spearman, the mean nDCG@10 over the retrieval sets ("ndcg@10"), or one
+    set's ("ndcg@10:SET")."""
+    if axis == "sts":
+        return entry.get("sts_spearman")
+    metric, _, name = axis.partition(":")
+    results = entry.get("retrieval") or {}
+    values = [r[metric] for n, r in results.items() if not name or n == name]
+    return sum(values) / len(values) if values else None
 
 
-def pareto_plot(entries: list[dict[str, Any]], path: Path) -> None:
+def axis_label(axis: str) -> str:
+    if axis == "sts":
+        return "STS test Spearman x100"
+    metric, _, name = axis.partition(":")
+    return f"{metric} x100 ({name or 'mean of the retrieval sets'})"
+
+
+def _plotted(entries: list[dict[str, Any]], axis: str) -> list[dict[str, Any]]:
+    return [e for e in entries if e.get("status") == "ok" and accuracy(e, axis) is not None]
+
+
+def pareto_plot(entries: list[dict[str, Any]], path: Path, axis: str = "sts") -> None:
+    """``axis``: the accuracy axis (``accuracy``)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    points = _plotted(entries)
+    points = _plotted(entries, axis)
     models = list(dict.fromkeys(e["model"] for e in points))
     profiles = list(dict.fromkeys(e["profile"] for e in points))
     colours = {m: plt.get_cmap("tab10" if len(models) <= 10 else "tab20")(i) for i, m in enumerate(models)}
     markers = {p: MARKERS[i % len(MARKERS)] for i, p in enumerate(profiles)}
     fig, ax = plt.subplots(figsize=(12, 6), dpi=110)
     for e in points:
-        ax.scatter(e["latency_batch1"]["total"]["p50_ms"], e["sts_spearman"], s=40 + 2.5 * e["size_mb"] ** 0.8,
+        ax.scatter(e["latency_batch1"]["total"]["p50_ms"], float(accuracy(e, axis) or 0),
+                   s=40 + 2.5 * e["size_mb"] ** 0.8,
                    color=colours[e["model"]], marker=markers[e["profile"]], edgecolors="black", linewidths=0.6,
                    alpha=0.85, zorder=3)
     styles = {p: LINES[i % len(LINES)] for i, p in enumerate(profiles)}
     for profile in profiles:
         mine = [e for e in points if e["profile"] == profile]
-        xy = [(e["latency_batch1"]["total"]["p50_ms"], e["sts_spearman"]) for e in mine]
+        xy = [(e["latency_batch1"]["total"]["p50_ms"], float(accuracy(e, axis) or 0)) for e in mine]
         line = sorted(xy[i] for i in frontier(xy))
         ax.step([x for x, _ in line], [y for _, y in line], where="post", linestyle=styles[profile], color="grey",
                 linewidth=1.2, zorder=2)
@@ -64,7 +84,7 @@ def pareto_plot(entries: list[dict[str, Any]], path: Path) -> None:
               fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("batch-1 latency p50 (ms, log scale; left is faster)")
-    ax.set_ylabel("STS test Spearman x100 (up is more accurate)")
+    ax.set_ylabel(f"{axis_label(axis)} (up is more accurate)")
     ax.set_title("Accuracy vs latency: pick from a frontier line (marker size ~ file size)", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     fig.subplots_adjust(left=0.07, right=0.74, top=0.93, bottom=0.1)  # the legends sit right of the axes

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from compress.bench.pareto import pareto_plot
+from compress.bench.retrieval.report import retrieval_markdown
 from compress.gates import GateSettings, judge
 from compress.io import write_json_atomic, write_text_atomic
 
-SCHEMA = "st-compress/bench/1"
+SCHEMA = "st-compress/bench/2"  # 2: retrieval, index compatibility, more STS sets
 
 
 def machine_info() -> dict[str, Any]:
@@ -105,7 +106,7 @@ def edge_markdown(doc: dict[str, Any]) -> list[str]:
 
 def markdown(doc: dict[str, Any]) -> str:
     lines = [f"# Benchmark ({doc['schema']})", "", f"Command: `{doc['command']}`", "", machine_line(doc["machine"]),
-             "", *results_markdown(doc), *edge_markdown(doc)]
+             "", *results_markdown(doc), *retrieval_markdown(doc), *edge_markdown(doc)]
     return "\n".join(lines) + "\n"
 
 
@@ -149,5 +150,5 @@ def write_outputs(out_dir: Path, entries: list[dict[str, Any]], settings: dict[s
            "results": entries, "edge": edge or [], "gates": judge(entries, gates, edge)}
     write_json_atomic(out_dir / "bench.json", doc)
     write_text_atomic(out_dir / "bench.md", markdown(doc))
-    pareto_plot(entries, out_dir / "pareto.png")
+    pareto_plot(entries, out_dir / "pareto.png", settings.get("pareto_accuracy", "sts"))
     return doc

@@ -1,4 +1,5 @@
-"""The JSON schema of bench.json (version 1): what a release pipeline may rely on."""
+"""The JSON schema of bench.json (version 2: retrieval, index compatibility, more STS sets): what a release
+pipeline may rely on."""
 
 from __future__ import annotations
 
@@ -18,6 +19,25 @@ HEAD_TO_HEAD: dict[str, Any] = {
     "oneOf": [{"required": ["error"]}, {"required": ["latency_ratio", "throughput_ratio", "b1_p50_ms", "throughput"]}],
 }
 
+_METRIC = {"type": "number", "minimum": 0, "maximum": 100}
+_RANKING = {"ndcg@10": _METRIC, "recall@100": _METRIC, "mrr@10": _METRIC}
+RETRIEVAL: dict[str, Any] = {  # per set: the model's queries against its own documents
+    "type": "object", "additionalProperties": {
+        "type": "object", "required": ["ndcg@10", "recall@100", "mrr@10", "search"],
+        "properties": {**_RANKING, "search": {"enum": ["exact", "hnsw"]}, "retention_percent": _NUMBER_OR_NULL}}}
+INDEX: dict[str, Any] = {  # per set: the student's queries against the teacher's documents
+    "type": "object", "additionalProperties": {
+        "type": "object",
+        "properties": {**_RANKING, "search": {"enum": ["exact", "hnsw"]}, "retention_percent": _NUMBER_OR_NULL,
+                       "doc_cosine": {"type": "number"}, "query_cosine": {"type": "number"},
+                       "error": {"type": "string"}},
+        "oneOf": [{"required": ["error"]},
+                  {"required": ["ndcg@10", "recall@100", "mrr@10", "retention_percent", "doc_cosine",
+                                "query_cosine"]}]}}
+STS_SETS: dict[str, Any] = {"type": "object", "additionalProperties": {
+    "type": "object", "required": ["spearman"],
+    "properties": {"spearman": {"type": "number"}, "retention_percent": {"type": "number"}}}}
+
 ENTRY: dict[str, Any] = {
     "type": "object",
     "required": ["model", "kind", "profile", "status"],
@@ -36,6 +56,9 @@ ENTRY: dict[str, Any] = {
         "cosine": {"type": "object", "required": ["against", "mean", "p5"]},
         "accuracy_from": {"type": "string"},  # the profile whose run of the same file measured the scores
         "head_to_head": HEAD_TO_HEAD,  # bench.against: ratios to that model from interleaved rounds
+        "sts_sets": STS_SETS, "retrieval": RETRIEVAL, "index": INDEX,
+        # seconds this run spent embedding each retrieval side that was not cached yet ("cacm documents": 81.2)
+        "retrieval_encode_s": {"type": "object", "additionalProperties": {"type": "number"}},
     },
     "if": {"properties": {"status": {"const": "ok"}}},
     "then": {"required": ["latency_batch1", "throughput", "cold_start_s", "peak_rss_mb", "size_mb"]},
@@ -70,7 +93,7 @@ BENCH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["schema", "command", "machine", "settings", "results", "gates"],
     "properties": {
-        "schema": {"const": "st-compress/bench/1"},
+        "schema": {"const": "st-compress/bench/2"},
         "command": {"type": "string"},
         "machine": {"type": "object", "required": ["cpu", "cores", "isa_flags", "host_target", "versions"]},
         "settings": {"type": "object", "required": ["latency_calls", "batch_sizes", "profiles"]},

@@ -11,6 +11,7 @@ from compress.bench.harness import BenchData, ModelSpec, length_groups, measure_
 from compress.bench.paired import PairedSettings
 from compress.bench.profiles import Profile, Runtime, get_profile
 from compress.bench.report import write_outputs
+from compress.bench.sets import eval_sets_settings, load_eval_sets, retrieval_data
 from compress.bench.versus import check_reference, head_to_head
 from compress.config import Config
 from compress.data import load_corpus, load_sts
@@ -104,9 +105,11 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
         from compress.bench.edge.measure import check_edge
 
         check_edge(models, edge)
+    sets = load_eval_sets(config)
     timing = heldback or _sentences(config)
     sts = load_sts(Path(config.data.sts_test)) if config.data.sts_test else None
-    data = BenchData(timing, timing[:bench.heldback_sentences], sts, length_groups(timing))
+    data = BenchData(timing, timing[:bench.heldback_sentences], sts, length_groups(timing), sets.sts,
+                     retrieval_data(config, sets))
     entries, embeddings = measure_native(models, native, data, bench, config.output.progress)
     edge_entries = _edge(models, edge, data, config, entries, embeddings)
     paired = _head_to_head(config, entries, models, native, timing)
@@ -116,7 +119,8 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
                                       "quant_target": p.quant_target, "runtime": p.runtime.value,
                                       **({"cpu": p.cpu} if p.cpu else {}),
                                       **({"device": p.device} if p.device else {})} for p in profiles},
-                "head_to_head": {"against": bench.against, **asdict(paired)} if paired else None}
+                "head_to_head": {"against": bench.against, **asdict(paired)} if paired else None,
+                "eval_sets": eval_sets_settings(config, sets), "pareto_accuracy": bench.pareto_accuracy}
     return write_outputs(out_dir or Path(bench.out_dir), entries, recorded, gates, command, edge_entries)
 
 

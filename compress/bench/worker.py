@@ -71,7 +71,7 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
 
     def infer(features: Any) -> np.ndarray:
         with torch.inference_mode():
-            return model(features)["sentence_embedding"].numpy()
+            return model(features)["sentence_embedding"].float().numpy()
 
     return tokenize, infer
 
@@ -130,6 +130,61 @@ def _encode_all(tokenize: Tokenize, infer: Infer, texts: list[str], batch: int =
     return np.concatenate([infer(tokenize(texts[i:i + batch])) for i in range(0, len(texts), batch)])
 
 
+def _encode_by_length(tokenize: Tokenize, infer: Infer, texts: list[str], label: str, batch: int = 32) -> np.ndarray:
+    """Embeddings in input order, encoded in batches of similar length (documents vary: less padding)."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    ordered, parts, last = [texts[i] for i in order], [], time.monotonic()
+    for start in range(0, len(ordered), batch):
+        parts.append(infer(tokenize(ordered[start:start + batch])))
+        if time.monotonic() - last > 30:
+            report_progress(f"{label}: {start + batch:,}/{len(texts):,} texts embedded")
+            last = time.monotonic()
+    vectors = np.concatenate(parts)
+    out = np.empty_like(vectors)
+    out[order] = vectors
+    return out
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, np.asarray(array, dtype=np.float32))
+    os.replace(tmp, path)
+
+
+def _sts(tokenize: Tokenize, infer: Infer, sts: dict[str, Any]) -> float:
+    from compress.data.sts import StsPairs
+    from compress.metrics import sts_spearman_from_embeddings
+
+    pairs = StsPairs(sts["s1"], sts["s2"], sts["scores"])
+    return sts_spearman_from_embeddings(_encode_all(tokenize, infer, pairs.sentences1),
+                                        _encode_all(tokenize, infer, pairs.sentences2), pairs)
+
+
+def _accuracy(tokenize: Tokenize, infer: Infer, spec: dict[str, Any], out: dict[str, Any]) -> None:
+    """STS sets, held-back embeddings, and the retrieval texts to embed (``encode``: each saved to its path)."""
+    if spec.get("sts"):
+        out["sts_spearman"] = _sts(tokenize, infer, spec["sts"])
+    if spec.get("sts_sets"):
+        out["sts_sets"] = {name: {"spearman": _sts(tokenize, infer, sts)} for name, sts in spec["sts_sets"].items()}
+    if spec["heldback"]:  # empty: this file's accuracy was measured on an earlier profile
+        np.save(spec["embeddings_out"], _encode_all(tokenize, infer, spec["heldback"]))
+    for request in spec.get("encode") or []:
+        label = f"{spec.get('label', spec['path'])} {request.get('what', 'texts')}"
+        start = time.perf_counter()
+        with _precision(request.get("precision", "fp32")):
+            _save_atomic(Path(request["out"]), _encode_by_length(tokenize, infer, request["texts"], label))
+        out.setdefault("retrieval_encode_s", {})[request.get("what", "texts")] = time.perf_counter() - start
+
+
+def _precision(precision: str) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast for a PyTorch model's retrieval texts (``RetrievalData.precision``), else nothing."""
+    if precision != "bf16":
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     tokenize, infer = LOADERS[spec["kind"]](spec)
     sentences: list[str] = spec["sentences"]
@@ -142,35 +197,54 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
                          for b in spec["batch_sizes"]}
     out["length_profile"] = {name: _throughput(tokenize, infer, group, 32, batches, seconds)
                              for name, group in spec["length_groups"].items() if group}
-    sts = spec.get("sts")
-    if sts:
-        from compress.data.sts import StsPairs
-        from compress.metrics import sts_spearman_from_embeddings
-
-        pairs = StsPairs(sts["s1"], sts["s2"], sts["scores"])
-        out["sts_spearman"] = sts_spearman_from_embeddings(_encode_all(tokenize, infer, pairs.sentences1),
-                                                           _encode_all(tokenize, infer, pairs.sentences2), pairs)
-    if spec["heldback"]:  # empty: this file's accuracy was measured on an earlier profile
-        np.save(spec["embeddings_out"], _encode_all(tokenize, infer, spec["heldback"]))
+    _accuracy(tokenize, infer, spec, out)
     out["peak_rss_mb"] = peak_rss_mb()
     out["imported_torch"] = "torch" in sys.modules
     return out
+
+
+PROGRESS = "st-compress progress: "  # a worker's stderr line that the parent logs as it comes
+
+
+def report_progress(message: str) -> None:
+    print(PROGRESS + message, file=sys.stderr, flush=True)
 
 
 def spawn(module: str, spec: dict[str, Any], path: Path, timeout: float, python: list[str] | None = None,
           env: dict[str, str] | None = None) -> tuple[Any, str | None]:
     """Write ``spec`` to ``path``, run ``python -m module path`` in a fresh process (``python``: another
     interpreter's command line, e.g. an emulated one), and return the JSON of its last stdout line, or
-    ``(None, why)``: the last line of its stderr, else its exit code."""
+    ``(None, why)``: the last line of its stderr, else its exit code. Progress lines on its stderr are logged
+    while it runs."""
+    import logging
     import subprocess
+    import threading
 
     path.write_text(json.dumps(spec))
-    proc = subprocess.run([*(python or [sys.executable]), "-m", module, str(path)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    proc = subprocess.Popen([*(python or [sys.executable]), "-m", module, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    lines: list[str] = []
+
+    def drain() -> None:
+        for line in proc.stderr or ():
+            if line.startswith(PROGRESS):
+                logging.getLogger(__name__).info("%s", line[len(PROGRESS):].rstrip())
+            else:
+                lines.append(line)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    reader.join(timeout=10)
     if proc.returncode != 0:
-        err = proc.stderr.strip()
+        err = "".join(lines).strip()
         return None, err.splitlines()[-1] if err else f"exit {proc.returncode}"
-    return json.loads(proc.stdout.strip().splitlines()[-1]), None
+    return json.loads(stdout.strip().splitlines()[-1]), None
 
 
 def run_spec(measure_fn: Callable[[dict[str, Any]], Any]) -> None:

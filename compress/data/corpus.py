@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from compress.data.text import base_suffix, numbered_lines
+from compress.data.text import base_suffix, json_lines, numbered_lines
 from compress.errors import CompressError
 
 
@@ -53,15 +52,8 @@ def _from_delimited(path: Path, column: str, delimiter: str) -> Iterator[tuple[i
 
 
 def _from_jsonl(path: Path, field: str) -> Iterator[tuple[int, str]]:
-    for line_no, line in numbered_lines(path):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CompressError(f"{path}:{line_no}: not valid JSON ({exc.msg})",
-                                "write one JSON object per line") from None
-        if not isinstance(record, dict) or field not in record:
+    for line_no, record in json_lines(path):
+        if field not in record:
             raise CompressError(f"{path}:{line_no}: no field '{field}'", "set data.column to the field with the text")
         if not isinstance(record[field], str):
             raise CompressError(f"{path}:{line_no}: field '{field}' is not a string")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import json
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 from compress.errors import CompressError
 
@@ -42,3 +43,19 @@ def base_suffix(path: Path) -> str:
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     return suffixes[-1] if suffixes else ""
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` of a JSON-lines file, skipping blank lines; a line that is not a JSON
+    object names the file and line."""
+    for line_no, line in numbered_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CompressError(f"{path}:{line_no}: not a JSON object ({exc.msg})",
+                                "write one JSON object per line") from None
+        if not isinstance(record, dict):
+            raise CompressError(f"{path}:{line_no}: not a JSON object", "write one JSON object per line")
+        yield line_no, record

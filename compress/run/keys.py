@@ -53,6 +53,26 @@ def model_digest(spec: str) -> str:
     return digest(found)
 
 
+def distill_prefixes(config: Config) -> list[str]:
+    """The prompts distillation puts before corpus sentences (none: the key of a teacher without prompts is as
+    it was before prompts existed)."""
+    from compress.students.prompts import chosen
+    from export.artifact.prompts import read_prompts
+
+    return chosen(read_prompts(Path(resolve_model(config.teacher.model))), config.teacher.prompts)
+
+
+def eval_set_digests(config: Config) -> dict[str, Any]:
+    """The bytes of ``[bench]``'s STS files and retrieval folders (a changed set re-measures the benchmark)."""
+    from compress.data.beir import CORPUS, QRELS, QUERIES
+
+    bench = config.bench
+    sts = {name: file_sha(path, f"bench.sts_sets.{name}") for name, path in bench.sts_sets.items()}
+    retrieval = {name: [file_sha(str(Path(path) / f), f"bench.retrieval_sets.{name}") for f in (CORPUS, QUERIES, QRELS)]
+                 for name, path in bench.retrieval_sets.items()}
+    return {"sts": sts, "retrieval": retrieval}
+
+
 def host() -> dict[str, Any]:
     from export.artifact.host import cpu_model, host_target
 
@@ -67,11 +87,13 @@ def stage_keys(config: Config) -> StageKeys:
               **{k: data[k] for k in ("column", "max_sentences", "validation_sentences", "seed")}}
     sts = {name: file_sha(data[name], f"data.{name}") for name in ("sts_dev", "sts_test")}
     sts_train = file_sha(data["sts_train"], "data.sts_train") if config.loss.task > 0 else None
-    teacher = {**c["teacher"], "weights": model_digest(config.teacher.model)}
+    teacher = {**{k: v for k, v in c["teacher"].items() if k != "prompts"},
+               "weights": model_digest(config.teacher.model),
+               **({"prefixes": prefixes} if (prefixes := distill_prefixes(config)) else {})}
     distill = digest({"teacher": teacher, "sample": sample, "sts": sts, "sts_train": sts_train,
                       **{k: c[k] for k in ("student", "loss", "train")}})
     export = digest({"distill": distill, "export": c["export"], "sample": sample, "sts_dev": sts["sts_dev"]})
     measured = {k: v for k, v in c["bench"].items() if k not in BENCH_GATE_KEYS}  # gates are judged at assembly
     bench = digest({"export": export, "bench": measured, "teacher": teacher, "sample": sample,
-                    "sts_test": sts["sts_test"], "host": host()})
+                    "sts_test": sts["sts_test"], "host": host(), "sets": eval_set_digests(config)})
     return StageKeys(distill, export, bench)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from compress.bench.report import edge_markdown, machine_line, results_markdown, runs_on
+from compress.bench.retrieval.report import retrieval_markdown
 
 STUDENT = "student"  # the bench label of the artifact being released
 
@@ -34,8 +35,24 @@ def _bench_rows(bench: dict[str, Any]) -> list[dict[str, Any]]:
                      "p50_ms": total["p50_ms"], "p95_ms": total["p95_ms"],
                      "batch32_per_s": e["throughput"].get("32"), "size_mb": e["size_mb"],
                      "sts_test": e.get("sts_spearman"), "retention_percent": e.get("retention_percent"),
-                     "head_to_head": e.get("head_to_head")})  # bench.against: ratios from interleaved rounds
+                     "head_to_head": e.get("head_to_head"),  # bench.against: ratios from interleaved rounds
+                     "retrieval": {n: {k: r.get(k) for k in ("ndcg@10", "retention_percent")}
+                                   for n, r in (e.get("retrieval") or {}).items()},
+                     "index": {n: {k: r.get(k) for k in ("ndcg@10", "retention_percent", "error")}
+                               for n, r in (e.get("index") or {}).items()}})
     return rows
+
+
+def _retrieval_line(row: dict[str, Any]) -> list[str]:
+    """nDCG@10 per retrieval set, with retention and (same dims) index compatibility, for the model card."""
+    parts = []
+    for name, r in row.get("retrieval", {}).items():
+        index = row.get("index", {}).get(name, {})
+        swap = (f"; its queries against the teacher's index {_fmt(index.get('ndcg@10'))} "
+                f"({_fmt(index.get('retention_percent'), '.1f')}%)" if index.get("ndcg@10") is not None else "")
+        parts.append(f"{name} {_fmt(r.get('ndcg@10'))} ({_fmt(r.get('retention_percent'), '.1f')}% of the "
+                     f"teacher's{swap})")
+    return [f"Retrieval nDCG@10 (x100, `{row['file']}`): " + "; ".join(parts) + ".", ""] if parts else []
 
 
 def metrics(distill: dict[str, Any], export: dict[str, Any], bench: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +104,7 @@ def card_scores(m: dict[str, Any]) -> list[str]:
              f"{_fmt(d['student'].get('sts_test'))} in PyTorch ({_fmt(d['retention_percent'].get('sts_test'))}% "
              f"retained); held-back cosine to the teacher {_fmt(d['heldback_cosine'], '.4f')}.", ""]
     rows = [r for r in m["bench"] if r["model"] == STUDENT]
+    lines += next((_retrieval_line(r) for r in rows if r.get("retrieval")), [])
     if rows:
         lines += ["| file | profile | STS test | retention % | b1 p50 ms | b32 sent/s |",
                   "|---|---|---:|---:|---:|---:|"]
@@ -106,7 +124,7 @@ def report_markdown(report: dict[str, Any], bench: dict[str, Any]) -> str:
               ""]
     lines += _distill_lines(report["metrics"]) + _export_lines(report["metrics"])
     lines += ["## Latency and accuracy (STS-B test)", "", machine_line(bench["machine"]), "",
-              *results_markdown(bench), *edge_markdown(bench), "", "## Stages", "",
+              *results_markdown(bench), *retrieval_markdown(bench), *edge_markdown(bench), "", "## Stages", "",
               "| stage | key | reused | seconds |", "|---|---|---|---:|"]
     lines += [f"| {name} | {s['key']} | {'yes' if s['reused'] else 'no'} | {s['seconds']:.1f} |"
               for name, s in report["stages"].items()]

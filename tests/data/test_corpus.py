@@ -49,7 +49,7 @@ def test_sampling_is_seeded_and_validation_is_disjoint(tmp_path: Path) -> None:
     ("blank.txt", b"\n  \n", {}, "holds no sentences"),
     ("c.csv", b"id,body\n1,x\n", {"column": "text"}, "c.csv:1: no column 'text' (columns: id, body)"),
     ("c.jsonl", b'{"text": "a"}\n{"body": "b"}\n', {"column": "text"}, "c.jsonl:2: no field 'text'"),
-    ("c.jsonl", b'{"text": "a"}\n{oops\n', {"column": "text"}, "c.jsonl:2: not valid JSON"),
+    ("c.jsonl", b'{"text": "a"}\n{oops\n', {"column": "text"}, "c.jsonl:2: not a JSON object"),
     ("c.parquet", b"x", {}, "unknown corpus format"),
     ("empty.csv", b"", {"column": "text"}, "is empty"),
 ])

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, tiny_config_text
+from tests.conftest import REPO, tiny_config_text, toy_retrieval_set
 
 # Files whose bytes carry timings, paths or dates; every other file must be byte-identical between runs.
 VOLATILE = {"README.md", "student/README.md", "distill_report.json", "student/distill_report.json",
@@ -36,7 +36,8 @@ class Release:
 def write_run_config(folder: Path, teacher: Path, corpus: Path, sts: Path) -> Path:
     """The tiny distillation config plus export and benchmark settings that keep a whole run to seconds."""
     path = folder / "run.toml"
-    path.write_text(tiny_config_text(teacher, corpus, sts, folder / "release", folder / "cache") + """
+    toy = toy_retrieval_set(folder / "beir")
+    path.write_text(tiny_config_text(teacher, corpus, sts, folder / "release", folder / "cache") + f"""
 [export]
 targets = ["avx512_vnni", "avx2", "arm64"]
 min_retention = 50.0
@@ -51,6 +52,10 @@ warmup = 1
 throughput_batches = 1
 throughput_seconds = 0
 heldback_sentences = 16
+min_index_retention = {{ "*" = 1.0 }}
+
+[bench.retrieval_sets]
+toy = "{toy}"
 """)
     return path
 

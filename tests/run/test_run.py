@@ -43,6 +43,12 @@ def test_release_folder_is_complete_and_checksummed(release: Release) -> None:
         assert name in manifest["files"], name
     card = (release.out / "README.md").read_text()
     assert card.startswith(f"# {release.out.name}\n") and "STS-B test (Spearman x100): teacher" in card
+    # retrieval: the tables in the report, the student's scores in the card and the manifest, its gate judged
+    assert "## Retrieval" in report and "## Index compatibility" in report and "| student |" in report
+    assert "Retrieval nDCG@10 (x100" in card and "against the teacher's index" in card
+    student = next(r for r in manifest["metrics"]["bench"] if r["model"] == "student")
+    assert student["index"]["toy"]["retention_percent"] > 1.0
+    assert manifest["gates"]["bench"]["min_index_retention"] == {"*": 1.0}
     assert release.out.stat().st_mode & 0o055 == 0o055  # others may read what they are handed (not 0700)
     assert not (release.cache / "stages" / ".lock").exists()  # the stages folder itself is locked
 
