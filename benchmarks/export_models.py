@@ -69,14 +69,21 @@ def ours(path: Path, artifact: Path, max_len: int, sts: StsPairs) -> tuple[dict[
 ST_INT8 = "onnx/model_qint8_avx512_vnni.onnx"
 
 
-def st_int8_export(model_dir: str, work: Path) -> Path:
-    """sentence-transformers' own export_dynamic_quantized_onnx_model (avx512_vnni preset) into ``work``."""
+def st_int8_export(model_dir: str, work: Path, preset: str = "avx512_vnni") -> Path:
+    """sentence-transformers' own export_dynamic_quantized_onnx_model (``preset``: avx512_vnni, avx2, ...)
+    into ``work``."""
     from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
     onnx_model = SentenceTransformer(model_dir, backend="onnx", device="cpu")
     onnx_model.save(str(work))
-    export_dynamic_quantized_onnx_model(onnx_model, "avx512_vnni", str(work))
-    return work / ST_INT8
+    export_dynamic_quantized_onnx_model(onnx_model, preset, str(work))
+    return st_int8_file(work, preset)
+
+
+def st_int8_file(work: Path, preset: str) -> Path:
+    """The file sentence-transformers wrote for ``preset`` (qint8 for the VNNI/arm64 presets, quint8 for avx2)."""
+    found = sorted((work / "onnx").glob(f"model_q*int8_{preset}.onnx"))
+    return found[0] if found else work / f"onnx/model_qint8_{preset}.onnx"
 
 
 def st_export(model_dir: str, work: Path, sts: StsPairs) -> tuple[dict[str, Any], Any]:

@@ -53,7 +53,7 @@ from compress.io import write_json_atomic, write_text_atomic
 from compress.models import mpnet_path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from export_models import ST_INT8, st_int8_export
+from export_models import ST_INT8, st_int8_export, st_int8_file
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -75,13 +75,31 @@ def model2vec_teacher(work: Path) -> Path:
     return folder
 
 
-def st_int8(name: str, work: Path) -> Path:
+def st_int8(name: str, work: Path, preset: str = "avx512_vnni") -> Path:
     folder = work / name / "st"
-    if not (folder / ST_INT8).exists():
+    if not st_int8_file(folder, preset).exists():
         from compress.models import resolve_model
 
-        st_int8_export(resolve_model(name), folder)
+        st_int8_export(resolve_model(name), folder, preset)
     return folder
+
+
+def host_preset() -> str:
+    """The sentence-transformers quantization preset for this CPU, as its users would pick it."""
+    from export.artifact.host import host_target
+
+    return "avx512_vnni" if host_target() == "avx512_vnni" else "avx2"
+
+
+def st_int8_rows(name: str, label: str, work: Path) -> list[ModelSpec]:
+    """The avx512_vnni file (the timed run's host), and on another CPU also that CPU's own preset: the
+    avx512_vnni file of all-mpnet-base-v2 is broken on an AVX2-only CPU (STS 13: u8 x s8 saturation)."""
+    rows = [ModelSpec(label, "st-onnx", str(st_int8(name, work)), ST_INT8)]
+    if (preset := host_preset()) != "avx512_vnni":
+        folder = st_int8(name, work, preset)
+        rows.append(ModelSpec(f"{label[:-1]}, {preset} preset)", "st-onnx", str(folder),
+                              st_int8_file(folder, preset).relative_to(folder).as_posix()))
+    return rows
 
 
 def our_minilm_int8(work: Path, data: Path) -> Path:
@@ -100,9 +118,9 @@ def our_minilm_int8(work: Path, data: Path) -> Path:
 def models(args: argparse.Namespace) -> list[ModelSpec]:
     work = Path(args.work)
     found = [ModelSpec("mpnet teacher (torch)", "torch", "all-mpnet-base-v2", teacher=True),
-             ModelSpec("mpnet int8 (ST export)", "st-onnx", str(st_int8("all-mpnet-base-v2", work)), ST_INT8),
+             *st_int8_rows("all-mpnet-base-v2", "mpnet int8 (ST export)", work),
              ModelSpec("MiniLM-L6 (torch)", "torch", "all-MiniLM-L6-v2"),
-             ModelSpec(MINILM_INT8, "st-onnx", str(st_int8("all-MiniLM-L6-v2", work)), ST_INT8),
+             *st_int8_rows("all-MiniLM-L6-v2", MINILM_INT8, work),
              ModelSpec(MINILM_OURS, "onnx", str(our_minilm_int8(work, Path(args.data)))),
              ModelSpec("Model2Vec of mpnet", "model2vec", str(model2vec_teacher(work)))]
     for label, folder in (("default", Path(args.default)), ("fast", Path(args.fast))):
@@ -249,14 +267,24 @@ def retrieval_only(args: argparse.Namespace) -> None:
                            throughput_seconds=0.0)
     bench_data = BenchData(corpus.validation, corpus.validation[:256], load_sts(data / "stsb" / "test.csv"),
                            {}, retrieval=retrieval_data(args))
-    entries = run_bench(models(args), [get_profile("x86-server")], bench_data, settings)
+    specs = [m for m in models(args) if not args.only or m.teacher or m.label in args.only]
+    entries = run_bench(specs, [get_profile("x86-server")], bench_data, settings)
     keep = ("model", "kind", "profile", "teacher", "status", "error", "file", "size_mb", "sts_spearman",
             "retention_percent", "cosine", "retrieval", "index")
     path = RESULTS / "peers.json"
     doc = json.loads(path.read_text())
-    doc["retrieval_run"] = {"command": "python benchmarks/peers.py " + shlex.join(sys.argv[1:]),
-                            "machine": machine_info(), "settings": {"eval_sets": eval_sets(bench_data)},
-                            "results": [{k: e[k] for k in keep if k in e} for e in entries]}
+    rows = [{k: e[k] for k in keep if k in e} for e in entries]
+    command = "python benchmarks/peers.py " + shlex.join(sys.argv[1:])
+    if args.only and "retrieval_run" in doc:  # the other rows stay as the earlier run measured them
+        run = doc["retrieval_run"]
+        measured = {r["model"]: r for r in rows}
+        labels = [m.label for m in models(args)]
+        kept = {r["model"]: r for r in run["results"] if r["model"] not in measured}
+        run["results"] = [measured.get(label) or kept[label] for label in labels if label in measured or label in kept]
+        run["command"] = f"{run['command']}, then {command}"
+    else:
+        doc["retrieval_run"] = {"command": command, "machine": machine_info(),
+                                "settings": {"eval_sets": eval_sets(bench_data)}, "results": rows}
     write(doc)
     failed = [e for e in entries if e.get("status") != "ok"]
     if failed:
@@ -279,6 +307,8 @@ def main() -> None:
     parser.add_argument("--retrieval-only", action="store_true", help="measure accuracy only (STS, retrieval, "
                         "index compatibility) and add it to the saved peers.json as its retrieval run")
     parser.add_argument("--cache", default=".cache/st-compress", help="embedding cache (document embeddings)")
+    parser.add_argument("--only", action="append", default=[], help="--retrieval-only: measure these labels (and "
+                        "the teacher) and replace their rows in the saved retrieval run")
     args = parser.parse_args()
     if args.render:
         write(json.loads((RESULTS / "peers.json").read_text()))
