@@ -267,7 +267,8 @@ def retrieval_only(args: argparse.Namespace) -> None:
                            throughput_seconds=0.0)
     bench_data = BenchData(corpus.validation, corpus.validation[:256], load_sts(data / "stsb" / "test.csv"),
                            {}, retrieval=retrieval_data(args))
-    specs = [m for m in models(args) if not args.only or m.teacher or m.label in args.only]
+    every = models(args)
+    specs = [m for m in every if not args.only or m.teacher or m.label in args.only]
     entries = run_bench(specs, [get_profile("x86-server")], bench_data, settings)
     keep = ("model", "kind", "profile", "teacher", "status", "error", "file", "size_mb", "sts_spearman",
             "retention_percent", "cosine", "retrieval", "index")
@@ -278,7 +279,7 @@ def retrieval_only(args: argparse.Namespace) -> None:
     if args.only and "retrieval_run" in doc:  # the other rows stay as the earlier run measured them
         run = doc["retrieval_run"]
         measured = {r["model"]: r for r in rows}
-        labels = [m.label for m in models(args)]
+        labels = [m.label for m in every]
         kept = {r["model"]: r for r in run["results"] if r["model"] not in measured}
         run["results"] = [measured.get(label) or kept[label] for label in labels if label in measured or label in kept]
         run["command"] = f"{run['command']}, then {command}"

@@ -190,10 +190,6 @@ def run_bench(models: list[ModelSpec], profiles: list[Profile], data: BenchData,
     return measure_native(models, profiles, data, settings, show_progress)[0]
 
 
-def _cosine(model: ModelSpec) -> bool:
-    return model_prompts(model).similarity != "dot"
-
-
 def measure_native(models: list[ModelSpec], profiles: list[Profile], data: BenchData, settings: BenchConfig,
                    show_progress: bool = True) -> tuple[list[dict[str, Any]], dict[int, np.ndarray]]:
     """Every model on every profile, and the held-back embeddings by entry. Accuracy (STS, retrieval, held-back
@@ -204,7 +200,7 @@ def measure_native(models: list[ModelSpec], profiles: list[Profile], data: Bench
     encoded: dict[int, dict[str, Encoded]] = {}  # entry -> retrieval set -> its embeddings on disk
     scored: dict[tuple[str, str | None], int] = {}  # (path, file) -> entry holding its accuracy
     source: dict[int, int] = {}
-    by_label = {m.label: m for m in models}
+    prompts_of = {m.label: model_prompts(m) for m in models}  # each model's config read once
     bar = progress_bar(total=len(models) * len(profiles), desc="bench", enabled=show_progress, unit="runs")
     with tempfile.TemporaryDirectory(prefix="st-compress-bench-") as tmp:
         for p_index, profile in enumerate(profiles):
@@ -214,7 +210,7 @@ def measure_native(models: list[ModelSpec], profiles: list[Profile], data: Bench
                 log.info("measuring %s on %s", model.label, profile.name)
                 file = model_file(model, profile) if profile.runnable()[0] else None
                 earlier = scored.get((model.path, file))
-                prompts = model_prompts(model)
+                prompts = prompts_of[model.label]
                 planned = (plan(model.path, file, model.kind, prompts, data.retrieval, Path(tmp) / "scratch")
                            if earlier is None and data.retrieval.sets and profile.runnable()[0] else {})
                 requests = encode_requests(planned, data.retrieval, prompts, model.kind) if planned else []
@@ -232,7 +228,7 @@ def measure_native(models: list[ModelSpec], profiles: list[Profile], data: Bench
         bar.close()
         add_accuracy(entries, embeddings, models)
         teacher = next((m.label for m in models if m.teacher), None)
-        add_retrieval(entries, encoded, teacher, data.retrieval, {i: _cosine(by_label[entries[i]["model"]])
-                                                                   for i in encoded})
+        add_retrieval(entries, encoded, teacher, data.retrieval,
+                      {i: prompts_of[entries[i]["model"]].similarity != "dot" for i in encoded})
     copy_accuracy(entries, source)
     return entries, embeddings

@@ -126,20 +126,22 @@ def _throughput(tokenize: Tokenize, infer: Infer, sentences: list[str], batch: i
     return batch * done / (time.perf_counter() - start)
 
 
-def _encode_all(tokenize: Tokenize, infer: Infer, texts: list[str], batch: int = 32) -> np.ndarray:
-    return np.concatenate([infer(tokenize(texts[i:i + batch])) for i in range(0, len(texts), batch)])
+def _encode_all(tokenize: Tokenize, infer: Infer, texts: list[str], batch: int = 32,
+                label: str | None = None) -> np.ndarray:
+    """Embeddings of ``texts`` in batches; with a ``label``, a progress line every 30 s."""
+    parts, last = [], time.monotonic()
+    for start in range(0, len(texts), batch):
+        parts.append(infer(tokenize(texts[start:start + batch])))
+        if label is not None and time.monotonic() - last > 30:
+            report_progress(f"{label}: {start + batch:,}/{len(texts):,} texts embedded")
+            last = time.monotonic()
+    return np.concatenate(parts)
 
 
 def _encode_by_length(tokenize: Tokenize, infer: Infer, texts: list[str], label: str, batch: int = 32) -> np.ndarray:
     """Embeddings in input order, encoded in batches of similar length (documents vary: less padding)."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    ordered, parts, last = [texts[i] for i in order], [], time.monotonic()
-    for start in range(0, len(ordered), batch):
-        parts.append(infer(tokenize(ordered[start:start + batch])))
-        if time.monotonic() - last > 30:
-            report_progress(f"{label}: {start + batch:,}/{len(texts):,} texts embedded")
-            last = time.monotonic()
-    vectors = np.concatenate(parts)
+    vectors = _encode_all(tokenize, infer, [texts[i] for i in order], batch, label)
     out = np.empty_like(vectors)
     out[order] = vectors
     return out
