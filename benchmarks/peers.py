@@ -53,12 +53,16 @@ from compress.io import write_json_atomic, write_text_atomic
 from compress.models import mpnet_path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from export_models import ST_INT8, st_int8_export, st_int8_file
+from export_models import ST_INT8, ST_OV_INT8, st_int8_export, st_int8_file, st_openvino_int8_export
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 MINILM_INT8 = "MiniLM-L6 int8 (ST export)"
 MINILM_OURS = "MiniLM-L6 int8 (our export)"
+MINILM_ST_OV = "MiniLM-L6 int8 (ST OpenVINO export)"
+MINILM_OURS_OV = "MiniLM-L6 int8 (our export, OpenVINO)"
+STUDENT_ST_OV = "default student int8 (ST OpenVINO export)"
+STUDENT_DYNAMIC = "default student int8, dynamic (before)"
 
 
 def model2vec_teacher(work: Path) -> Path:
@@ -102,6 +106,31 @@ def st_int8_rows(name: str, label: str, work: Path) -> list[ModelSpec]:
     return rows
 
 
+def calibration_sentences(data: Path) -> list[str]:
+    return load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=2000, validation=300).validation
+
+
+def st_openvino(name_or_dir: str, work: Path, data: Path) -> Path:
+    """sentence-transformers' OpenVINO static int8 export, calibrated on 300 corpus sentences, made once."""
+    folder = work / "st-openvino"
+    if not (folder / ST_OV_INT8).exists():
+        from compress.models import resolve_model
+
+        st_openvino_int8_export(resolve_model(name_or_dir), folder, calibration_sentences(data))
+    return folder
+
+
+def openvino_rows(args: argparse.Namespace, work: Path, minilm: Path) -> list[ModelSpec]:
+    """sentence-transformers' OpenVINO int8 exports (its OpenVINO backend runs them) of all-MiniLM-L6-v2 and of
+    our default student, and our own OpenVINO int8 file of all-MiniLM-L6-v2 (run by our runtime)."""
+    data = Path(args.data)
+    return [ModelSpec(MINILM_ST_OV, "st-openvino", str(st_openvino("all-MiniLM-L6-v2", work / "all-MiniLM-L6-v2",
+                                                                     data)), ST_OV_INT8),
+            ModelSpec(MINILM_OURS_OV, "onnx", str(minilm), runtime="openvino"),
+            ModelSpec(STUDENT_ST_OV, "st-openvino", str(st_openvino(args.default_student, work / "default-student",
+                                                                     data)), ST_OV_INT8)]
+
+
 def our_minilm_int8(work: Path, data: Path) -> Path:
     folder = work / "all-MiniLM-L6-v2" / "artifact"
     if not (folder / "manifest.json").exists():
@@ -109,19 +138,22 @@ def our_minilm_int8(work: Path, data: Path) -> Path:
         from compress.models import minilm_path
         from export.pipeline import export_artifact
 
-        corpus = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=2000, validation=300)
         export_artifact(minilm_path(), folder, ExportConfig(targets=[Target.AVX512_VNNI, Target.AVX2]),
-                        corpus.validation, load_sts(data / "stsb" / "dev.csv"))
+                        calibration_sentences(data), load_sts(data / "stsb" / "dev.csv"))
     return folder
 
 
 def models(args: argparse.Namespace) -> list[ModelSpec]:
+    from export.artifact.host import host_target
+    from export.artifact.layout import OV_FP32, quantized_file
+
     work = Path(args.work)
+    minilm = our_minilm_int8(work, Path(args.data))
     found = [ModelSpec("mpnet teacher (torch)", "torch", "all-mpnet-base-v2", teacher=True),
              *st_int8_rows("all-mpnet-base-v2", "mpnet int8 (ST export)", work),
              ModelSpec("MiniLM-L6 (torch)", "torch", "all-MiniLM-L6-v2"),
              *st_int8_rows("all-MiniLM-L6-v2", MINILM_INT8, work),
-             ModelSpec(MINILM_OURS, "onnx", str(our_minilm_int8(work, Path(args.data)))),
+             ModelSpec(MINILM_OURS, "onnx", str(minilm)), *openvino_rows(args, work, minilm),
              ModelSpec("Model2Vec of mpnet", "model2vec", str(model2vec_teacher(work)))]
     for label, folder in (("default", Path(args.default)), ("fast", Path(args.fast))):
         if not (folder / "manifest.json").exists():
@@ -129,6 +161,10 @@ def models(args: argparse.Namespace) -> list[ModelSpec]:
         fp32 = "onnx/model_optimized.onnx" if (folder / "onnx" / "model_optimized.onnx").exists() else "onnx/model.onnx"
         found += [ModelSpec(f"{label} student fp32", "onnx", str(folder), fp32),
                   ModelSpec(f"{label} student int8", "onnx", str(folder))]
+        if (folder / OV_FP32).exists():
+            found.append(ModelSpec(f"{label} student int8 (OpenVINO)", "onnx", str(folder), runtime="openvino"))
+        if label == "default":  # the dynamic int8 file (the only int8 kind before static files): for the ratios
+            found.append(ModelSpec(STUDENT_DYNAMIC, "onnx", str(folder), quantized_file(host_target() or "avx2")))
     return found
 
 
@@ -190,7 +226,43 @@ def targets(entries: list[dict[str, Any]], paired: dict[str, Any], timed_run: Pa
          "value": fast_1core["throughput"]["32"], "limit": 15000, "met": fast_1core["throughput"]["32"] >= 15000},
         {"target": "fast int8 STS-B test >= 75", "value": fast["sts_spearman"], "limit": 75,
          "met": fast["sts_spearman"] >= 75}]
-    return checks
+    return checks + runtime_targets(entries)
+
+
+def best_b32(entries: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
+    return max((row(entries, label) for label in labels), key=lambda e: e["throughput"]["32"])
+
+
+def runtime_targets(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runtime targets: the default student's best runtime against its dynamic int8 file; our OpenVINO
+    MiniLM against sentence-transformers' OpenVINO export of it; the fast tier against Model2Vec as each is
+    called by its users (one whole-list call)."""
+    before = row(entries, STUDENT_DYNAMIC)
+    best = best_b32(entries, [STUDENT_INT8, "default student int8 (OpenVINO)"])
+    fp32 = row(entries, "default student fp32")
+    ours, st = row(entries, MINILM_OURS_OV), row(entries, MINILM_ST_OV)
+    fast, m2v = row(entries, "fast student int8"), row(entries, "Model2Vec of mpnet")
+    speed = best["throughput"]["32"] / before["throughput"]["32"]
+    kept = 100 * best["sts_spearman"] / fp32["sts_spearman"]
+    return [
+        {"target": f"default best runtime ({best['model']}) b32 >= 2x the dynamic int8 file", "value": speed,
+         "limit": 2.0, "met": speed >= 2.0},
+        {"target": "default best runtime keeps >= 99.5% of the fp32 file's STS test", "value": kept, "limit": 99.5,
+         "met": kept >= 99.5},
+        {"target": "default best runtime batch-invariant (min cosine >= 0.9999)",
+         "value": best["batch_invariance"]["min_cosine"], "limit": 0.9999,
+         "met": best["batch_invariance"]["min_cosine"] >= 0.9999},
+        {"target": "default best runtime b1 p50 <= the dynamic int8 file's", "value": p50(best) / p50(before),
+         "limit": 1.0, "met": p50(best) <= p50(before)},
+        {"target": f"{MINILM_OURS_OV} b32 >= {MINILM_ST_OV} (ratio)",
+         "value": ours["throughput"]["32"] / st["throughput"]["32"], "limit": 1.0,
+         "met": ours["throughput"]["32"] >= st["throughput"]["32"]},
+        {"target": f"{MINILM_OURS_OV} STS test >= {MINILM_ST_OV} (difference)",
+         "value": ours["sts_spearman"] - st["sts_spearman"], "limit": 0.0,
+         "met": ours["sts_spearman"] >= st["sts_spearman"]},
+        {"target": "fast int8 whole-list call >= Model2Vec's (sentences/s ratio)",
+         "value": fast["as_users_call"]["per_s"] / m2v["as_users_call"]["per_s"], "limit": 1.0,
+         "met": fast["as_users_call"]["per_s"] >= m2v["as_users_call"]["per_s"]}]
 
 
 def head_to_head_markdown(paired: dict[str, Any]) -> list[str]:
@@ -308,6 +380,10 @@ def main() -> None:
     parser.add_argument("--retrieval-only", action="store_true", help="measure accuracy only (STS, retrieval, "
                         "index compatibility) and add it to the saved peers.json as its retrieval run")
     parser.add_argument("--cache", default=".cache/st-compress", help="embedding cache (document embeddings)")
+    parser.add_argument("--default-student", default="runs/default-student", help="the default recipe's student "
+                        "(PyTorch folder from the distill stage), for sentence-transformers' OpenVINO export of it")
+    parser.add_argument("--skip-retrieval", action="store_true", help="timed run without the retrieval sets; the "
+                        "saved peers.json's retrieval run is kept (run --retrieval-only to refresh it)")
     parser.add_argument("--only", action="append", default=[], help="--retrieval-only: measure these labels (and "
                         "the teacher) and replace their rows in the saved retrieval run")
     args = parser.parse_args()
@@ -322,10 +398,11 @@ def main() -> None:
     settings = BenchConfig(latency_calls=args.calls, warmup=50, throughput_batches=8, heldback_sentences=256,
                            throughput_seconds=2.0)
     bench_data = BenchData(corpus.validation, corpus.validation[:256], load_sts(data / "stsb" / "test.csv"),
-                           length_groups(corpus.validation), retrieval=retrieval_data(args))
+                           length_groups(corpus.validation),
+                           retrieval=RetrievalData() if args.skip_retrieval else retrieval_data(args))
     specs = models(args)
     entries = run_bench(specs, [get_profile("x86-server")], bench_data, settings)
-    small = [m for m in specs if m.label.startswith(("fast", "Model2Vec", MINILM_OURS))]  # 1 thread: static graphs
+    small = [m for m in specs if m.label.startswith(("fast", "Model2Vec", MINILM_OURS, MINILM_ST_OV))]  # 1 thread
     one_thread = run_bench(small, [get_profile("edge-1core")], bench_data, settings)
     entries += [without_teacher_scores(e) for e in one_thread]
     doc: dict[str, Any] = {
@@ -339,6 +416,9 @@ def main() -> None:
     doc["paired"] = head_to_head(specs, corpus.validation,
                                  PairedSettings(rounds=args.paired_rounds, processes=args.paired_processes))
     doc["targets"] = targets(entries, doc["paired"], Path(args.timed_run))
+    saved = RESULTS / "peers.json"
+    if args.skip_retrieval and saved.exists() and "retrieval_run" in (old := json.loads(saved.read_text())):
+        doc["retrieval_run"] = old["retrieval_run"]
     write(doc)
     print(json.dumps(doc["targets"], indent=2))
 

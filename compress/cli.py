@@ -170,7 +170,11 @@ def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-tran
                out_dir: Annotated[Path, typer.Argument(help="The artifact folder to write.")],
                targets: Annotated[str | None, typer.Option(help="Comma-separated: avx2,avx512,avx512_vnni,arm64.")]
                = None,
-               static: Annotated[bool, typer.Option("--static", help="Also static (QDQ) int8 per target.")] = False,
+               static: Annotated[bool | None, typer.Option(
+                   "--static/--no-static", help="Static (QDQ, batch-invariant) int8 per target beside the dynamic "
+                   "file (default: the config's export.static, on).")] = None,
+               openvino: Annotated[str | None, typer.Option(
+                   help="OpenVINO files: auto (when installed), on, off (default: export.openvino).")] = None,
                config: ConfigOption = None, set_: SetOption = None) -> None:
     """Export to ONNX (parity-checked), optimize, and quantize per target behind the accuracy gate.
 
@@ -181,8 +185,10 @@ def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-tran
     overrides = list(set_ or [])
     if targets:
         overrides.append("export.targets=" + json.dumps([t.strip() for t in targets.split(",") if t.strip()]))
-    if static:
-        overrides.append("export.static=true")
+    if static is not None:
+        overrides.append(f"export.static={str(static).lower()}")
+    if openvino is not None:
+        overrides.append(f"export.openvino={json.dumps(openvino)}")
     cfg = load_config(config, overrides)
     from compress.preflight import check_data_files, check_output_dir
 
@@ -191,9 +197,13 @@ def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-tran
     from export.stage import run_export
 
     result = run_export(cfg, student_dir, out_dir)
+    int8 = {**result.report["quantized"], **(result.report.get("openvino") or {}).get("quantized", {})}
     typer.echo(json.dumps({"out_dir": str(result.out_dir), "passed": result.passed,
-                           "quantized": {k: {"passed": v["passed"], "score": v["score"]}
-                                         for k, v in result.report["quantized"].items()}}, indent=2))
+                           "quantized": {k: {"passed": v["passed"], "score": v["score"],
+                                             "batch_invariant": v["batch_invariance"]["invariant"]}
+                                         for k, v in int8.items()},
+                           "runtime_benchmark": (result.report.get("runtime_benchmark") or {}).get("summary")},
+                          indent=2))
     if not result.passed:
         raise typer.Exit(1)
 
@@ -226,8 +236,10 @@ def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from
           host: Annotated[str, typer.Option(help="Bind address (loopback unless you say otherwise).")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8080,
           target: Annotated[str, typer.Option(help="auto, fp32, avx2, avx512, avx512_vnni or arm64.")] = "auto",
+          runtime: Annotated[str, typer.Option(
+              help="auto (the one the artifact measured fastest on this ISA), onnxruntime or openvino.")] = "auto",
           threads: Annotated[int | None, typer.Option(
-              help="onnxruntime threads (default: cores, at most 4; static models 1).")] = None,
+              help="Inference threads (default: cores, at most 4; static models 1).")] = None,
           api_key: Annotated[str | None, typer.Option(envvar="ST_COMPRESS_API_KEY",
                                                       help="Require 'Authorization: Bearer KEY'.")] = None,
           max_items: Annotated[int, typer.Option(help="Most input items per request (422 beyond).", min=1)] = 256,
@@ -235,13 +247,15 @@ def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from
           max_body_bytes: Annotated[int, typer.Option(help="Largest request body (413 beyond).", min=1)] = 1 << 20,
           max_queue: Annotated[int, typer.Option(help="Most queued texts before 503.", min=1)] = 1024) -> None:
     """Serve an artifact: OpenAI-compatible POST /v1/embeddings, GET /health, /info, /metrics (no torch)."""
+    from export.artifact.load import resolve_runtime
     from serve.app import ServerSettings
     from serve.server import build_server, check_bind
 
+    resolve_runtime(artifact, runtime)  # an unknown runtime, or openvino without the extra: exit 2 before binding
     check_bind(host, port)
     settings = ServerSettings(max_body_bytes=max_body_bytes, max_items=max_items, max_chars=max_chars,
                               api_key=api_key, max_queue=max_queue)
-    build_server(artifact, host, port, target, threads, settings).run()
+    build_server(artifact, host, port, target, threads, settings, runtime).run()
 
 
 def _named_sets(kind: str, values: list[str] | None) -> list[str]:

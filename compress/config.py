@@ -134,6 +134,14 @@ class Target(StrEnum):
     ARM64 = "arm64"
 
 
+class OpenVinoMode(StrEnum):
+    """OpenVINO files in the artifact: ``auto`` when the extra is installed and an x86 target is asked for."""
+
+    AUTO = "auto"
+    ON = "on"  # required: exit 2 when the extra is missing
+    OFF = "off"
+
+
 class Calibration(StrEnum):
     MINMAX = "minmax"
     ENTROPY = "entropy"
@@ -144,7 +152,11 @@ class Calibration(StrEnum):
 class ExportConfig:
     targets: list[Target] = field(default_factory=lambda: [Target.AVX512_VNNI, Target.AVX2, Target.ARM64])
     optimize: bool = True
-    static: bool = False  # also a static (QDQ) int8 file per target, calibrated on corpus sentences
+    # A static (QDQ) int8 file per target, calibrated on corpus sentences: fixed activation scales, so a text's
+    # vector does not depend on its batch (dynamic int8 scales each batch tensor as a whole, pads included).
+    static: bool = True
+    invariance_min_cosine: float = 0.9999  # batch 1 vs larger batches: the "batch_invariant" floor
+    openvino: OpenVinoMode = OpenVinoMode.AUTO  # OpenVINO IR fp32 + NNCF int8 beside the ONNX files (x86)
     calibration_sentences: int = 256
     calibration_method: Calibration = Calibration.MINMAX
     min_retention: float = 99.7  # percent of the fp32 model's STS dev Spearman each int8 file must keep

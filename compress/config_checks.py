@@ -6,7 +6,7 @@ counts) are in ``compress.preflight``.
 
 from __future__ import annotations
 
-from compress.config import BenchConfig, Config, StudentKind, Target
+from compress.config import BenchConfig, Config, ExportConfig, OpenVinoMode, StudentKind, Target
 from compress.errors import ConfigError
 from compress.gates import BENCH_GATE_KEYS, RATIO_GATES
 
@@ -42,6 +42,7 @@ def _range_checks(config: Config) -> list[tuple[bool, str, str]]:
         (7 <= ex.opset <= 23, "export.opset", "must be an ONNX opset in 7..23"),
         (ex.embedding_bits in (4, 8), "export.embedding_bits", "must be 8 (int8 table) or 4 (4-bit table)"),
         (ex.vocab_sentences >= 1, "export.vocab_sentences", "must be >= 1"),
+        (0 < ex.invariance_min_cosine <= 1, "export.invariance_min_cosine", "must be in (0, 1]"),
         (b.latency_calls >= 1, "bench.latency_calls", "must be >= 1"),
         (b.heldback_sentences >= 1, "bench.heldback_sentences", "must be >= 1"),
         (b.warmup >= 0, "bench.warmup", "must be >= 0"),
@@ -59,6 +60,7 @@ def validate(config: Config) -> None:
     if not export.targets or len(set(export.targets)) != len(export.targets):
         raise ConfigError("config key 'export.targets' must list distinct targets",
                           "allowed values: " + ", ".join(t.value for t in Target))
+    _validate_openvino(export)
     keep = config.student.keep_layers
     if keep is not None and (not keep or len(set(keep)) != len(keep) or min(keep) < 0):
         raise ConfigError(f"config key 'student.keep_layers' = {keep} must list distinct layer indices >= 0",
@@ -69,6 +71,20 @@ def validate(config: Config) -> None:
     if any(n not in ("query", "document") for n in names) or len(set(names)) != len(names):
         raise ConfigError(f"config key 'teacher.prompts' = {names} must list distinct input types",
                           "use \"query\" and/or \"document\" (the teacher's prompts of those names), [] for none")
+
+
+def _validate_openvino(export: ExportConfig) -> None:
+    """``export.openvino = "on"`` needs the extra, checked before any work starts."""
+    if export.openvino != OpenVinoMode.ON:
+        return
+    from export.artifact.ov_encoder import INSTALL, openvino_available
+
+    if not openvino_available():
+        raise ConfigError("config key 'export.openvino' = \"on\" but the OpenVINO runtime is not installed",
+                          f"install it: {INSTALL}, or set export.openvino = \"auto\" (skipped when missing)")
+    if not any(t != Target.ARM64 for t in export.targets):
+        raise ConfigError("config key 'export.openvino' = \"on\" needs an x86 target in export.targets",
+                          "add \"avx2\" or \"avx512_vnni\", or set export.openvino = \"off\"")
 
 
 def _validate_loss(config: Config) -> None:

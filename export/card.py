@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from export.artifact.layout import FP32, OUTPUT, REQUIRED_OPERATORS, target_of
+from export.artifact.layout import FP32, OUTPUT, OV_INT8, REQUIRED_OPERATORS, target_of
 
 CARD = "README.md"
 RUNS_ON = {"avx512_vnni": "x86 with AVX512-VNNI (Intel Cascade Lake+, AMD Zen 4+)",
@@ -21,18 +21,30 @@ def _mb(size: int | None) -> str:
 
 def _files_table(folder: Path, report: dict[str, Any]) -> list[str]:
     fp32_sts = report.get("fp32_sts_dev_spearman")
-    rows = ["| file | for | size MB | STS dev (Spearman) | cosine to fp32 (mean) |", "|---|---|---:|---:|---:|",
+    invariance = report.get("batch_invariance") or {}
+
+    def same_vector(file: str) -> str:
+        measured = invariance.get(file)
+        return "n/a" if not measured else f"{measured['min_cosine']:.6f}" + ("" if measured["invariant"] else " (no)")
+
+    rows = ["| file | for | size MB | STS dev (Spearman) | cosine to fp32 (mean) | batch 1 vs 32/128 (min cosine) |",
+            "|---|---|---:|---:|---:|---:|",
             f"| `{FP32}` | {RUNS_ON['fp32']} | {_mb((folder / FP32).stat().st_size)} | "
-            f"{'n/a' if fp32_sts is None else f'{fp32_sts:.2f}'} | 1 |"]
-    for file, entry in report.get("quantized", {}).items():
+            f"{'n/a' if fp32_sts is None else f'{fp32_sts:.2f}'} | 1 | {same_vector(FP32)} |"]
+    int8 = {**report.get("quantized", {}), **(report.get("openvino") or {}).get("quantized", {})}
+    for file, entry in int8.items():
         score = entry.get("score", {})
         sts = score.get("sts_dev_spearman")
-        rows.append(f"| `{file}` | {RUNS_ON.get(entry['target'], entry['target'])} | {_mb(entry.get('size_bytes'))} "
-                    f"| {'n/a' if sts is None else f'{sts:.2f}'} | {score.get('cosine_mean', float('nan')):.4f} |"
-                    + ("" if entry.get("passed") else " (failed its gate)"))
+        where = RUNS_ON.get(entry["target"], entry["target"]) + (", OpenVINO" if file.endswith(".xml") else "")
+        rows.append(f"| `{file}` | {where} | {_mb(entry.get('size_bytes'))} "
+                    f"| {'n/a' if sts is None else f'{sts:.2f}'} | {score.get('cosine_mean', float('nan')):.4f} | "
+                    f"{same_vector(file)} |" + ("" if entry.get("passed") else " (failed its gate)"))
     for file, copy in ((report.get("ort_format") or {}).get("files") or {}).items():
         rows.append(f"| `{file}` | the same as `{copy['source']}`, in ORT format (mobile and minimal builds) | "
-                    f"{_mb(copy['size_bytes'])} | = | {copy['parity']['min_cosine']:.6f} (min) |")
+                    f"{_mb(copy['size_bytes'])} | = | {copy['parity']['min_cosine']:.6f} (min) | = |")
+    if (bench := report.get("runtime_benchmark")):
+        rows += ["", f"Runtimes measured at export on {bench['cpu']} ({bench['isa']}): {bench['summary']}; "
+                 f"`runtime=\"auto\"` runs {bench['fastest']} on a host with this ISA."]
     return rows
 
 
@@ -44,7 +56,9 @@ def _usage(name: str, int8: str, dim: int, static: bool) -> list[str]:
         "## Load it", "",
         "Python, without torch (`pip install \"st-compress[serve]\"`; picks the int8 file for the CPU):", "",
         "```python", "from serve import Embedder", f'vectors = Embedder("{name}").encode(["a sentence", "another"])',
-        "```", "",
+        "```", "", "With the `openvino` extra, `Embedder(..., runtime=\"openvino\")` runs the OpenVINO files (where "
+        "present); sentence-transformers' OpenVINO backend loads them too (`backend=\"openvino\"`, "
+        f"`model_kwargs={{\"file_name\": \"{OV_INT8}\"}}`).", "",
         "sentence-transformers" + (" (the token table is a module's weights: no ONNX backend needed):" if static
                                    else " (its ONNX backend):"), "",
         "```python", "from sentence_transformers import SentenceTransformer", f"model = {st_load}",

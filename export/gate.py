@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -11,7 +10,8 @@ from typing import Any
 
 from compress.data.sts import StsPairs
 from compress.metrics import cosine_summary, sts_spearman_from_embeddings
-from export.artifact.encoder import OnnxEncoder
+from export.artifact.encoder import OnnxEncoder, TextEncoder
+from export.openvino_export import move_model, remove_model
 from export.presets import QuantPreset
 from export.sensitivity import attention_with_bias, edge_layer_matmuls, embedding_lookups, node_errors
 
@@ -49,10 +49,15 @@ class Scorer:
         self.fp32_spearman = self._spearman(encoder) if sts else None
         self.feeds = encoder.feeds(sentences[:16])
 
-    def encoder(self, path: Path) -> OnnxEncoder:
+    def encoder(self, path: Path) -> TextEncoder:
+        """onnxruntime for an ONNX file, OpenVINO for IR (``.xml``)."""
+        if path.suffix == ".xml":
+            from export.artifact.ov_encoder import OpenVinoEncoder
+
+            return OpenVinoEncoder(path, self.tokenizer_dir, self.max_length)
         return OnnxEncoder(path, self.tokenizer_dir, self.max_length)
 
-    def _spearman(self, encoder: OnnxEncoder) -> float | None:
+    def _spearman(self, encoder: TextEncoder) -> float | None:
         if self.sts is None:
             return None
         emb1, emb2 = encoder.encode(self.sts.sentences1), encoder.encode(self.sts.sentences2)
@@ -116,9 +121,9 @@ def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, q
         if attempt.passed:
             break
     chosen = next((t for t in tries if t[0].passed), None) or max(tries, key=lambda t: t[0].score.cosine_mean)
-    os.replace(chosen[1], dst)
+    move_model(chosen[1], dst)
     for _, path, _ in tries:
-        path.unlink(missing_ok=True)
+        remove_model(path)
     return GateResult(chosen[2], chosen[0], [t[0] for t in tries])
 
 

@@ -67,14 +67,16 @@ def write_ort_copies(folder: Path, files: list[str], max_length: int, probe: lis
             src = Path(tmp) / f"in-{index}"
             src.mkdir()
             shutil.copy2(folder / file, src / Path(file).name)
-            (converted,) = _convert(src, Path(tmp) / "ort", _platform(file))
+            # one output folder per file: the converter names its operator config after the style, not the model,
+            # so a second conversion into the same folder would overwrite the first one's operator list
+            (converted,) = _convert(src, Path(tmp) / f"ort-{index}", _platform(file))
             shutil.move(str(converted), folder / ort_file(file))
             check = compare(OnnxEncoder(folder / file, folder, max_length),
                             OnnxEncoder(folder / ort_file(file), folder, max_length), probe)
             copies.append(OrtCopy(file, ort_file(file), (folder / ort_file(file)).stat().st_size, check))
         if copies:  # the converter writes a config per optimization style, with temporary paths as comments
             header = ["# Operators the ORT-format files of this artifact use:", *(f"# - {c.file}" for c in copies)]
-            listed = merge_operator_configs(sorted((Path(tmp) / "ort").glob("*.config")))
+            listed = merge_operator_configs(sorted(Path(tmp).glob("ort-*/*.config")))
             (folder / REQUIRED_OPERATORS).write_text("\n".join([*header, *listed]) + "\n")
     return {"files": {c.file: asdict(c) for c in copies},
             "required_operators": REQUIRED_OPERATORS if copies else None}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compress.metrics import cosines
-from export.artifact.encoder import OnnxEncoder
+from export.artifact.encoder import TextEncoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -35,7 +35,7 @@ def parity_sentences(sentences: list[str], max_seq_length: int) -> list[str]:
     return [*sentences, long]
 
 
-def check_parity(model: SentenceTransformer, encoder: OnnxEncoder, sentences: list[str]) -> Parity:
+def check_parity(model: SentenceTransformer, encoder: TextEncoder, sentences: list[str]) -> Parity:
     reference = model.encode(sentences, batch_size=32, convert_to_numpy=True, show_progress_bar=False)
     worst_diff, worst_cos = 0.0, 1.0
     for batch_size in BATCH_SIZES:
@@ -45,7 +45,7 @@ def check_parity(model: SentenceTransformer, encoder: OnnxEncoder, sentences: li
     return Parity(worst_diff, worst_cos, len(sentences), BATCH_SIZES)
 
 
-def compare(reference: OnnxEncoder, other: OnnxEncoder, sentences: list[str]) -> Parity:
+def compare(reference: TextEncoder, other: TextEncoder, sentences: list[str]) -> Parity:
     """Two files that should compute the same thing (an int8 file and its ORT-format copy), batch for batch."""
     worst_diff, worst_cos = 0.0, 1.0
     for batch_size in BATCH_SIZES:

@@ -13,37 +13,45 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.config import ExportConfig
+from compress.config import ExportConfig, Target
 from compress.data.sts import StsPairs
 from compress.errors import CompressError
 from compress.faults import crash_point
 from compress.io import building_dir, write_json_atomic
 from compress.models import backbone
 from export.artifact.encoder import OnnxEncoder
+from export.artifact.host import host_target
 from export.artifact.layout import (
     EXPORT_REPORT,
     FP32,
     ONNX_DIR,
+    OPENVINO_DIR,
     OPTIMIZED,
+    OV_FP32,
+    OV_INT8,
     QuantKind,
     align_tokenizer_config,
     copy_model_files,
     fold_modules,
     is_static,
     max_length_of,
+    preference,
     quantized_file,
     settings_file,
 )
 from export.artifact.manifest import check_replaceable, sha256_file, write_manifest
 from export.card import write_card
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
+from export.invariance import measure_invariance
 from export.mobile import write_ort_copies
 from export.onnx_export import export_onnx
+from export.openvino_export import convert_ir, feeds_for, model_bytes, nncf_quantize, wanted
 from export.optimize import Optimization, model_type_for, optimize
-from export.parity import Parity, check_parity, parity_sentences
+from export.parity import Parity, check_parity, compare, parity_sentences
 from export.presets import QuantPreset, preset_for
 from export.projection import export_projected, transformer_fold
 from export.quantize import SentenceReader, quantize_dynamic, quantize_static, quantized_op_count
+from export.runtime_bench import measure_runtimes
 from export.static import export_static
 from export.table import quantize_table_4bit
 from export.vocab import prune_vocabulary, tokenization_changes
@@ -106,14 +114,21 @@ def export_artifact(student_dir: Path, out_dir: Path, config: ExportConfig, sent
         report["embedding"] = describe(model, is_static(student_dir), max_length_of(tmp))
         write_json_atomic(tmp / EXPORT_REPORT, report)
         write_card(tmp, report, out_dir.name)
-        write_manifest(tmp, {"source_sha256": source_sha, "opset": config.opset, "passed": report["passed"],
-                             "status": "passed" if report["passed"] else "failed",
-                             "targets": [t.value for t in config.targets], "parity": report["parity"],
-                             "quantized": {name: {k: entry[k] for k in ("target", "kind", "settings", "passed",
-                                                                          "score")}
-                                           for name, entry in report["quantized"].items()},
-                             "ort_format": report["ort_format"], "report": EXPORT_REPORT})
+        write_manifest(tmp, _manifest_content(report, source_sha, config))
     return ExportResult(out_dir, report, bool(report["passed"]))
+
+
+def _manifest_content(report: dict[str, Any], source_sha: str, config: ExportConfig) -> dict[str, Any]:
+    int8 = {**report["quantized"], **(report["openvino"] or {}).get("quantized", {})}
+    return {"source_sha256": source_sha, "opset": config.opset, "passed": report["passed"],
+            "status": "passed" if report["passed"] else "failed",
+            "targets": [t.value for t in config.targets], "parity": report["parity"],
+            "quantized": {name: {k: entry[k] for k in ("target", "kind", "runtime", "settings", "passed", "score")}
+                          for name, entry in int8.items()},
+            "batch_invariance": report["batch_invariance"],
+            "openvino": {k: v for k, v in (report["openvino"] or {}).items() if k != "quantized"} or None,
+            "runtime_benchmark": report["runtime_benchmark"],
+            "ort_format": report["ort_format"], "report": EXPORT_REPORT}
 
 
 PRUNED_DIR = ".pruned-student"  # inside the folder being built, removed before the manifest
@@ -162,10 +177,57 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
                                                                                      scorer, config, sentences,
                                                                                      static=True)
     mobile = _mobile(folder, list(files), max_length, probe, config)
+    openvino = _openvino(folder, fp32, scorer, config, sentences, probe)
+    invariance = _fp32_invariance(folder, [p for p in (fp32, folder / OPTIMIZED, folder / OV_FP32) if p.is_file()],
+                                  scorer, config)
+    int8 = {**files, **(openvino or {}).get("quantized", {})}
+    invariance.update({name: entry["batch_invariance"] for name, entry in int8.items()})
     return {"exporter": exporter, "opset": config.opset, "parity": asdict(parity),
             "optimization": asdict(optimization), "quantized_from": str(base.relative_to(folder)),
             "fp32_sts_dev_spearman": scorer.fp32_spearman, "quantized": files, "ort_format": mobile,
-            "passed": all(f["passed"] for f in files.values())}
+            "openvino": openvino, "batch_invariance": invariance,
+            "runtime_benchmark": _runtime_benchmark(folder, int8, sentences),
+            "passed": all(f["passed"] for f in int8.values())}
+
+
+def _fp32_invariance(folder: Path, paths: list[Path], scorer: Scorer, config: ExportConfig) -> dict[str, Any]:
+    return {str(p.relative_to(folder)): measure_invariance(scorer.encoder(p), scorer.sentences,
+                                                           config.invariance_min_cosine).to_dict() for p in paths}
+
+
+def _openvino(folder: Path, fp32: Path, scorer: Scorer, config: ExportConfig, sentences: list[str],
+              probe: list[str]) -> dict[str, Any] | None:
+    """OpenVINO IR (fp32, parity-checked against the ONNX graph) and its gated NNCF int8 file; None when skipped
+    (the reason is logged)."""
+    if (why := wanted(config)) is not None:
+        log.info("no OpenVINO files: %s", why)
+        return {"skipped": why, "quantized": {}}
+    (folder / OPENVINO_DIR).mkdir()
+    convert_ir(fp32, folder / OV_FP32)
+    parity = compare(scorer.encoder(fp32), scorer.encoder(folder / OV_FP32), probe)
+    if not parity.passed(config.parity_min_cosine):
+        raise ParityError(f"{OV_FP32} does not match {FP32}: min cosine {parity.min_cosine:.6f}",
+                          "report this model, or set export.openvino = \"off\"")
+    calibration = feeds_for(scorer.encoder(fp32), sentences[-config.calibration_sentences:])
+
+    def quantize(src: Path, out: Path, preset: QuantPreset) -> None:
+        nncf_quantize(src, out, preset, calibration)
+
+    entry = _gated_entry(fp32, folder / OV_INT8, folder, preset_for(Target.AVX512_VNNI.value), scorer, config,
+                         quantize, "nncf-static")
+    entry["target"], entry["runtime"] = "x86", "openvino"
+    entry["calibration"] = {"sentences": config.calibration_sentences, "method": "minmax (nncf defaults)"}
+    write_json_atomic(folder / settings_file(OV_INT8), entry)
+    return {"parity": asdict(parity), "fp32": OV_FP32, "quantized": {OV_INT8: entry}}
+
+
+def _runtime_benchmark(folder: Path, int8: dict[str, dict[str, Any]], sentences: list[str]) -> dict[str, Any] | None:
+    """onnxruntime's best passing int8 file for this host against OpenVINO's, when both exist."""
+    passing = [name for name, entry in int8.items() if entry["passed"]]
+    onnx_file = next((f for f in preference(host_target()) if f in passing), None)
+    if OV_INT8 not in passing or onnx_file is None:
+        return None
+    return measure_runtimes(folder, {"onnxruntime": onnx_file, "openvino": OV_INT8}, sentences[:256])
 
 
 def _mobile(folder: Path, files: list[str], max_length: int, probe: list[str],
@@ -230,6 +292,17 @@ def _dynamic_with_4bit_table(src: Path, out: Path, preset: QuantPreset) -> None:
     quantize_table_4bit(out)
 
 
+def _gated_entry(src: Path, dst: Path, folder: Path, preset: QuantPreset, scorer: Scorer, config: ExportConfig,
+                 quantize: QuantizeFn, kind: str) -> dict[str, Any]:
+    """Quantize ``src`` to ``dst`` through the accuracy gate; its report entry, with its batch invariance."""
+    gated = gated_quantize(src, dst, preset, scorer, quantize, config.min_retention, config.min_cosine)
+    invariance = measure_invariance(scorer.encoder(dst), scorer.sentences, config.invariance_min_cosine)
+    return {"target": preset.target, "kind": kind, "runtime": "onnxruntime", "settings": gated.preset.to_dict(),
+            "passed": gated.chosen.passed, "score": asdict(gated.chosen.score),
+            "attempts": attempts_to_dicts(gated.attempts), "batch_invariance": invariance.to_dict(),
+            "size_bytes": model_bytes(dst)}
+
+
 def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, config: ExportConfig,
                      sentences: list[str], static: bool) -> dict[str, Any]:
     dst = folder / quantized_file(target, QuantKind.STATIC if static else QuantKind.DYNAMIC)
@@ -243,12 +316,9 @@ def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, conf
     preset, table_bits = preset_for(target), 8
     if config.embedding_bits == 4 and not static:  # int8 leaves the table alone; then it is stored in 4 bits
         preset, quantize, table_bits = preset.keeping_table(), _dynamic_with_4bit_table, 4
-    gated = gated_quantize(base, dst, preset, scorer, quantize, config.min_retention, config.min_cosine)
-    entry = {"target": target, "kind": "static-qdq" if static else "dynamic", "settings": gated.preset.to_dict(),
-             "embedding_bits": table_bits,
-             "passed": gated.chosen.passed, "score": asdict(gated.chosen.score),
-             "attempts": attempts_to_dicts(gated.attempts),
-             "size_bytes": dst.stat().st_size, **quantized_op_count(dst)}
+    entry = {**_gated_entry(base, dst, folder, preset, scorer, config, quantize,
+                            "static-qdq" if static else "dynamic"), "embedding_bits": table_bits,
+             **quantized_op_count(dst)}
     if static:
         entry["calibration"] = {"sentences": config.calibration_sentences, "method": config.calibration_method.value}
     write_json_atomic(folder / settings_file(str(dst.relative_to(folder))), entry)

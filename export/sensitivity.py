@@ -64,6 +64,8 @@ def node_errors(fp32: Path, quantized: Path, feeds: dict[str, np.ndarray], top: 
     """The ``top`` quantizable nodes whose outputs differ most (relative L2) between fp32 and int8 graphs."""
     import onnxruntime as ort
 
+    if quantized.suffix != ".onnx":  # OpenVINO IR: no per-node comparison with the ONNX graph
+        return []
     model = _load(fp32)
     candidates = {n.output[0]: n.name for n in model.graph.node if n.op_type in ("MatMul", "Gather", "Attention")}
     q_tensors = {o for n in _load(quantized).graph.node for o in n.output}

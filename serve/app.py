@@ -77,7 +77,8 @@ def _service_routes(app: FastAPI, embedder: Embedder, settings: ServerSettings, 
             return error(401, "missing or wrong API key", "invalid_api_key")
         versions = {p: metadata.version(p) for p in ("st-compress", "onnxruntime", "tokenizers", "numpy")}
         return {"model": model_name, "dims": embedder.dim, "prompts": embedder.prompts.to_dict(),
-                "target": embedder.target, "file": embedder.file,
+                "target": embedder.target, "file": embedder.file, "runtime": embedder.runtime,
+                "runtime_reason": embedder.runtime_reason, "batch_invariant": embedder.batch_invariant,
                 "max_length": embedder.max_length, "threads": embedder.threads, "versions": versions,
                 "limits": {"max_body_bytes": settings.max_body_bytes, "max_items": settings.max_items,
                            "max_chars": settings.max_chars}}
@@ -91,7 +92,7 @@ def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> Fa
     settings = settings or ServerSettings()
     metrics = Metrics()
     batcher = MicroBatcher(embedder.encode, settings.max_batch, settings.max_wait_ms, settings.max_queue,
-                           on_batch=metrics.batch.observe)
+                           on_batch=metrics.batch.observe, combine=embedder.batch_invariant)
     model_name = settings.model_name or embedder.artifact_dir.name
 
     @asynccontextmanager
@@ -101,6 +102,7 @@ def create_app(embedder: Embedder, settings: ServerSettings | None = None) -> Fa
         await batcher.stop()  # in-flight requests finish before the worker stops
 
     app = FastAPI(title="st-compress embeddings", lifespan=lifespan)
+    app.state.batcher = batcher
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        on_reject=metrics.errors.labels("body_too_large").inc)
     _error_handlers(app, metrics, settings, embedder.dim)

@@ -1,4 +1,7 @@
-"""Micro-batching: concurrent requests are encoded together, with a bounded wait and a bounded queue."""
+"""Micro-batching: concurrent requests are encoded together, with a bounded wait and a bounded queue.
+
+Only for a batch-invariant model file (``combine``): with dynamic int8, a text's vector depends on what it is
+batched with, so each request is then encoded on its own (one client's vectors never depend on another's)."""
 
 from __future__ import annotations
 
@@ -22,8 +25,8 @@ class _Job:
 
 class MicroBatcher:
     def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int = 64, max_wait_ms: float = 5.0,
-                 max_queue: int = 1024, on_batch: Callable[[int], None] | None = None) -> None:
-        self.encode, self.max_batch, self.max_wait = encode, max_batch, max_wait_ms / 1000
+                 max_queue: int = 1024, on_batch: Callable[[int], None] | None = None, combine: bool = True) -> None:
+        self.encode, self.max_batch, self.max_wait, self.combine = encode, max_batch, max_wait_ms / 1000, combine
         self.max_queue, self.on_batch = max_queue, on_batch
         self.queue: asyncio.Queue[_Job] = asyncio.Queue()
         self.waiting = 0  # texts queued, not yet taken by the worker
@@ -50,6 +53,8 @@ class MicroBatcher:
 
     async def _collect(self) -> list[_Job]:
         jobs = [await self.queue.get()]
+        if not self.combine:
+            return jobs
         size = len(jobs[0].texts)
         deadline = asyncio.get_running_loop().time() + self.max_wait
         while size < self.max_batch:

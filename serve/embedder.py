@@ -1,4 +1,5 @@
-"""``Embedder``: encode with an exported artifact using onnxruntime, tokenizers and numpy only (no torch)."""
+"""``Embedder``: encode with an exported artifact using onnxruntime (or OpenVINO), tokenizers and numpy only (no
+torch)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from export.artifact.encoder import usable_cores
-from export.artifact.layout import target_of
+from export.artifact.layout import Runtime, target_of
 from export.artifact.load import load_artifact
+from export.artifact.manifest import batch_invariant
 from export.artifact.prompts import InputType, read_prompts
 
 
@@ -20,13 +22,20 @@ def default_threads() -> int:
 
 class Embedder:
     def __init__(self, artifact_dir: Path | str, target: str = "auto", threads: int | None = None,
-                 verify_checksums: bool = True) -> None:
+                 verify_checksums: bool = True, runtime: str = Runtime.AUTO, file: str | None = None) -> None:
+        """``runtime``: "onnxruntime", "openvino" (the extra), or "auto": the one the artifact's own benchmark
+        measured fastest on this ISA (``runtime_reason`` says why). ``file``: one model file of the artifact
+        (one of its int8 files, say) instead of the target's."""
         self.artifact_dir = Path(artifact_dir)
-        loaded = load_artifact(self.artifact_dir, target, threads, default_threads(), verify_checksums)
+        loaded = load_artifact(self.artifact_dir, target, threads, default_threads(), verify_checksums, runtime,
+                               file)
         self.file, self.encoder = loaded.file, loaded.encoder
+        self.runtime, self.runtime_reason = loaded.runtime.runtime.value, loaded.runtime.reason
         self.max_length, self.threads = self.encoder.max_length, self.encoder.threads
         self.prompts = read_prompts(self.artifact_dir)  # the teacher's query/document prompts, if it had any
-        self.dim = int(self.encoder.session.get_outputs()[1].shape[-1] or self.encode(["x"]).shape[1])
+        # Whether a text's vector is the same in any batch (manifest): else the server never batches requests together.
+        self.batch_invariant = batch_invariant(self.artifact_dir, self.file)
+        self.dim = int(self.encoder.output_dim() or self.encode(["x"]).shape[1])
 
     @property
     def target(self) -> str:

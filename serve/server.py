@@ -49,10 +49,10 @@ def _server_class() -> Any:
 
 
 def build_server(artifact: Path, host: str = "127.0.0.1", port: int = 8080, target: str = "auto",
-                 threads: int | None = None, settings: ServerSettings | None = None) -> Any:
+                 threads: int | None = None, settings: ServerSettings | None = None, runtime: str = "auto") -> Any:
     import uvicorn
 
-    app = create_app(Embedder(artifact, target=target, threads=threads), settings)
+    app = create_app(Embedder(artifact, target=target, threads=threads, runtime=runtime), settings)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30,
                             access_log=False)
     return _server_class()(config)

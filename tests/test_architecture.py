@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = ("compress", "export", "serve")
 HEAVY = {"torch", "transformers", "sentence_transformers", "optimum", "onnx", "datasets", "model2vec", "scipy",
-         "accelerate", "tqdm", "matplotlib"}
+         "accelerate", "tqdm", "matplotlib", "nncf"}
 # What the artifact owner and the runtime may import from this project: nothing of distillation, export or bench.
 LIGHT_PROJECT = {"compress.errors", "compress.io", "export.artifact", "serve"}
 

@@ -31,10 +31,11 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx", ".onnx_data")
 @dataclass(frozen=True)
 class ModelSpec:
     label: str
-    kind: str  # "torch" | "onnx" (ours) | "st-onnx" (sentence-transformers' ONNX backend) | "model2vec"
+    kind: str  # "torch" | "onnx" (ours) | "st-onnx" / "st-openvino" (sentence-transformers' backends) | "model2vec"
     path: str
     file: str | None = None  # onnx: a file in the artifact, or None to choose per profile
     teacher: bool = False
+    runtime: str = "onnxruntime"  # onnx: the runtime whose file is chosen per profile ("openvino": its IR)
 
 
 BATCH_SIZES = (32, 128)  # throughput batches, beside batch-1 latency
@@ -75,7 +76,8 @@ def onnx_file_for(spec: ModelSpec, profile: Profile) -> str:
     from export.artifact.host import host_target
     from export.artifact.layout import choose_file
 
-    return choose_file(Path(spec.path), host_target() if profile.quant_target == "auto" else profile.quant_target)
+    return choose_file(Path(spec.path), host_target() if profile.quant_target == "auto" else profile.quant_target,
+                       runtime=spec.runtime)
 
 
 def model_file(spec: ModelSpec, profile: Profile) -> str | None:
@@ -84,13 +86,24 @@ def model_file(spec: ModelSpec, profile: Profile) -> str | None:
 
 
 def size_mb(spec: ModelSpec, file: str | None) -> float:
-    if spec.kind in ("onnx", "st-onnx") and file:
+    if spec.kind in ("onnx", "st-onnx", "st-openvino") and file:
         base = Path(spec.path) / file
-        return sum(p.stat().st_size for p in base.parent.glob(base.name + "*")) / 1e6
+        files = [*base.parent.glob(base.name + "*"), *([base.with_suffix(".bin")] if base.suffix == ".xml" else [])]
+        return sum(p.stat().st_size for p in files if p.is_file()) / 1e6
     from compress.models import resolve_model
 
     folder = Path(resolve_model(spec.path))
     return sum(p.stat().st_size for p in folder.rglob("*") if p.suffix in WEIGHT_SUFFIXES) / 1e6
+
+
+def _runtime_of(model: ModelSpec, file: str | None) -> str:
+    """The runtime a file runs on: ours by its suffix; sentence-transformers' ONNX backend runs onnxruntime."""
+    if model.kind == "onnx" and file:
+        from export.artifact.layout import runtime_of
+
+        return runtime_of(file).value
+    return {"st-onnx": "onnxruntime", "st-openvino": "openvino", "model2vec": "numpy (model2vec)"}.get(model.kind,
+                                                                                                        "torch")
 
 
 def _run_worker(spec: dict[str, Any], folder: Path, timeout: float) -> dict[str, Any]:
@@ -120,7 +133,7 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
     if not ok:
         return {**entry, "status": reason}
     file = model_file(model, profile)
-    entry.update({"file": file, "size_mb": size_mb(model, file)})
+    entry.update({"file": file, "size_mb": size_mb(model, file), "runtime": _runtime_of(model, file)})
     sts = data.sts if accuracy else None
     spec = {"kind": model.kind, "path": model.path, "file": file, "label": model.label, "threads": profile.thread_count,
             "cores": list(profile.cores or []), "sentences": data.sentences,
@@ -131,7 +144,7 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
             "length_groups": data.length_groups,
             "sts": _pairs(sts) if sts else None,
             "sts_sets": {n: _pairs(p) for n, p in data.sts_sets.items()} if accuracy else {},
-            "encode": encode or [], "embeddings_out": str(folder / "heldback.npy")}
+            "encode": encode or [], "embeddings_out": str(folder / "heldback.npy"), "as_users_call": True}
     if encode:
         log.info("%s: embedding %d retrieval text(s) not in the cache yet", model.label,
                  sum(len(r["texts"]) for r in encode))
@@ -174,7 +187,7 @@ def add_accuracy(entries: list[dict[str, Any]], embeddings: dict[int, np.ndarray
                 result["retention_percent"] = 100 * result["spearman"] / teacher_sets[name]["spearman"]
 
 
-ACCURACY_KEYS = ("sts_spearman", "retention_percent", "cosine", "sts_sets", "retrieval", "index")
+ACCURACY_KEYS = ("sts_spearman", "retention_percent", "cosine", "sts_sets", "retrieval", "index", "batch_invariance")
 
 
 def copy_accuracy(entries: list[dict[str, Any]], source: dict[int, int]) -> None:

@@ -60,10 +60,33 @@ def results_markdown(doc: dict[str, Any], gates: bool = True) -> list[str]:
     if copied:
         lines += ["", f"† accuracy measured once per file, on the {', '.join(copied)} run of the same file (it "
                   "depends on the file, not on the threads)."]
+    lines += runtime_markdown(doc)
     lines += head_to_head_markdown(doc)
     if gates:
         lines += ["", "Gates: " + ("all passed" if not doc["gates"]["failed"] else "FAILED"),
                   *[f"- {f}" for f in doc["gates"]["failed"]]]
+    return lines
+
+
+def runtime_markdown(doc: dict[str, Any]) -> list[str]:
+    """Runtime, batch-32 throughput unsorted and length-sorted, the library's own whole-list call, and batch
+    invariance (batch 1 vs 32, min cosine) of every result."""
+    rows = [e for e in doc["results"] if e.get("status") == "ok"]
+    if not rows:
+        return []
+    lines = ["", "Runtimes, padding and batch invariance: b32 as above (sentences in corpus order) and in "
+             "length-sorted batches (as `serve` batches); \"as its users call it\" is one call over the whole list "
+             "through the model's own library; batch invariance is the min cosine between a text's vector alone and "
+             "in a batch of 32 (1.0: the same vector whatever its batch).", "",
+             "| model | profile | runtime | b32 sent/s | b32 sorted sent/s | as its users call it | sent/s | "
+             "batch-1 vs 32 min cosine |", "|---|---|---|---:|---:|---|---:|---:|"]
+    for e in rows:
+        call, inv = e.get("as_users_call") or {}, e.get("batch_invariance") or {}
+        sorted_b32 = (e.get("throughput_sorted") or {}).get("32")
+        lines.append(f"| {e['model']} | {e['profile']} | {e.get('runtime', '')} | "
+                     f"{_num(e['throughput'].get('32'), 0)} | {_num(sorted_b32, 0)} | "
+                     f"`{call.get('call', 'n/a')}` | {_num(call.get('per_s'), 0)} | "
+                     f"{_num(inv.get('min_cosine'), 6)}{' †' if e.get('accuracy_from') else ''} |")
     return lines
 
 

@@ -43,7 +43,7 @@ ENTRY: dict[str, Any] = {
     "required": ["model", "kind", "profile", "status"],
     "properties": {
         "model": {"type": "string"}, "profile": {"type": "string"},
-        "kind": {"enum": ["torch", "onnx", "st-onnx", "model2vec"]},
+        "kind": {"enum": ["torch", "onnx", "st-onnx", "st-openvino", "model2vec"]},
         "status": {"type": "string"}, "threads": {"type": ["integer", "null"]},
         "cores": {"type": "array", "items": {"type": "integer"}}, "file": {"type": ["string", "null"]},
         "size_mb": {"type": "number"}, "cold_start_s": {"type": "number"}, "peak_rss_mb": {"type": "number"},
@@ -59,6 +59,10 @@ ENTRY: dict[str, Any] = {
         "sts_sets": STS_SETS, "retrieval": RETRIEVAL, "index": INDEX,
         # seconds this run spent embedding each retrieval side that was not cached yet ("cacm documents": 81.2)
         "retrieval_encode_s": {"type": "object", "additionalProperties": {"type": "number"}},
+        "runtime": {"type": "string"},  # onnxruntime | openvino | torch | numpy (model2vec)
+        "throughput_sorted": {"type": "object", "additionalProperties": {"type": "number"}},  # length-sorted batches
+        "batch_invariance": {"type": "object", "required": ["min_cosine", "mean_cosine", "texts", "batch"]},
+        "as_users_call": {"type": "object", "required": ["call", "texts", "per_s"]},  # the library's own encode
     },
     "if": {"properties": {"status": {"const": "ok"}}},
     "then": {"required": ["latency_batch1", "throughput", "cold_start_s", "peak_rss_mb", "size_mb"]},

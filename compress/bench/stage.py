@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,22 @@ def parse_model(text: str, teacher: bool = False) -> ModelSpec:
     if (Path(path) / MANIFEST).exists():
         kind = "onnx"
     elif file:
-        kind = "st-onnx" if (Path(path) / "modules.json").exists() else "onnx"
+        backend = "st-openvino" if file.endswith(".xml") else "st-onnx"
+        kind = backend if (Path(path) / "modules.json").exists() else "onnx"
     return ModelSpec(label or Path(path).name + (f":{Path(file).stem}" if file else ""), kind, path,
                      file or None, teacher)
+
+
+def openvino_variants(models: list[ModelSpec]) -> list[ModelSpec]:
+    """Each of our artifacts that holds OpenVINO files, run on OpenVINO too (when the extra is installed): both
+    runtimes on every profile, each profile's file (int8 on x86)."""
+    from export.artifact.layout import OV_FP32
+    from export.artifact.ov_encoder import openvino_available
+
+    if not openvino_available():
+        return []
+    return [replace(m, label=f"{m.label} (openvino)", runtime="openvino") for m in models
+            if m.kind == "onnx" and m.file is None and (Path(m.path) / OV_FP32).is_file()]
 
 
 def _check_model_path(path: str, text: str) -> None:
@@ -94,7 +107,9 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     bench = config.bench
     teacher = f"teacher={config.teacher.model}" if bench.teacher == "auto" else bench.teacher
     gated = [parse_model(m) for m in subjects or []]
-    models = ([parse_model(teacher, teacher=True)] if teacher else []) + gated + [parse_model(m) for m in bench.models]
+    listed = [parse_model(m) for m in bench.models]
+    models = [*([parse_model(teacher, teacher=True)] if teacher else []), *gated, *listed,
+              *openvino_variants(gated + listed)]
     if not models:
         raise ConfigError("nothing to benchmark", "name models (compress bench MODEL ...) or set bench.models")
     if bench.against:
@@ -104,14 +119,14 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     if edge:
         from compress.bench.edge.measure import check_edge
 
-        check_edge(models, edge)
+        check_edge([m for m in models if m.runtime != "openvino"], edge)
     sets = load_eval_sets(config)
     timing = heldback or _sentences(config)
     sts = load_sts(Path(config.data.sts_test)) if config.data.sts_test else None
     data = BenchData(timing, timing[:bench.heldback_sentences], sts, length_groups(timing), sets.sts,
                      retrieval_data(config, sets))
     entries, embeddings = measure_native(models, native, data, bench, config.output.progress)
-    edge_entries = _edge(models, edge, data, config, entries, embeddings)
+    edge_entries = _edge([m for m in models if m.runtime != "openvino"], edge, data, config, entries, embeddings)
     paired = _head_to_head(config, entries, models, native, timing)
     gates = settings_from_config(bench, tuple(m.label for m in gated) if subjects else None)
     recorded = {**recorded_settings(bench),

@@ -54,15 +54,10 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
 
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
-    if spec["kind"] == "st-onnx":  # sentence-transformers' own ONNX backend (its pooling runs in torch)
-        from sentence_transformers import SentenceTransformer
+    if spec["kind"] in ("st-onnx", "st-openvino"):  # sentence-transformers' own backends (pooling in torch)
+        from compress.bench.native import st_backend_model
 
-        from export.artifact.encoder import session_options
-
-        # the profile's thread count, as for our files: onnxruntime's default pool would escape the pinned cores
-        model = SentenceTransformer(spec["path"], device="cpu", backend="onnx", model_kwargs={
-            "file_name": spec["file"], "provider": "CPUExecutionProvider",
-            "session_options": session_options(spec.get("threads"))})
+        model = st_backend_model(spec)
     else:
         model = load_sentence_transformer(spec["path"], device="cpu").eval()
 
@@ -77,11 +72,10 @@ def _torch_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
 
 
 def _onnx_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
-    from export.artifact.layout import OUTPUT
     from export.artifact.load import open_file
 
-    encoder = open_file(Path(spec["path"]), spec["file"], spec.get("threads"))
-    return encoder.feeds, lambda feeds: encoder.session.run([OUTPUT], feeds)[0]
+    encoder = open_file(Path(spec["path"]), spec["file"], spec.get("threads"))  # onnxruntime, or OpenVINO for IR
+    return encoder.feeds, encoder.run
 
 
 def _static_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
@@ -93,7 +87,8 @@ def _static_model(spec: dict[str, Any]) -> tuple[Tokenize, Infer]:
 
 
 LOADERS: dict[str, Callable[[dict[str, Any]], tuple[Tokenize, Infer]]] = {
-    "torch": _torch_model, "st-onnx": _torch_model, "onnx": _onnx_model, "model2vec": _static_model}
+    "torch": _torch_model, "st-onnx": _torch_model, "st-openvino": _torch_model, "onnx": _onnx_model,
+    "model2vec": _static_model}
 
 
 def _latency(tokenize: Tokenize, infer: Infer, sentences: list[str], calls: int, warmup: int) -> dict[str, Any]:
@@ -197,12 +192,34 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     batches, seconds = spec["throughput_batches"], spec.get("throughput_seconds", 0.0)
     out["throughput"] = {str(b): _throughput(tokenize, infer, sentences, b, batches, seconds)
                          for b in spec["batch_sizes"]}
+    # as serve batches: length-sorted batches of 32 (fewer pads), beside the unsorted ones above
+    by_length = sorted(sentences, key=len)
+    out["throughput_sorted"] = {"32": _throughput(tokenize, infer, by_length, 32, batches, seconds)}
     out["length_profile"] = {name: _throughput(tokenize, infer, group, 32, batches, seconds)
                              for name, group in spec["length_groups"].items() if group}
     _accuracy(tokenize, infer, spec, out)
+    if spec["heldback"]:
+        out["batch_invariance"] = _invariance(tokenize, infer, spec["heldback"])
     out["peak_rss_mb"] = peak_rss_mb()
     out["imported_torch"] = "torch" in sys.modules
+    if spec.get("as_users_call"):  # after the peak RSS: it loads the model a second time, through its library
+        from compress.bench.native import as_users_call
+
+        out["as_users_call"] = as_users_call(spec)
     return out
+
+
+INVARIANCE_TEXTS = 64
+
+
+def _invariance(tokenize: Tokenize, infer: Infer, texts: list[str]) -> dict[str, Any]:
+    """Batch 1 against batch 32 on the same texts: min and mean cosine (1.0: the same vector in any batch)."""
+    from compress.metrics import cosines
+
+    texts = texts[:INVARIANCE_TEXTS]
+    alone = np.concatenate([infer(tokenize([t])) for t in texts])
+    cos = cosines(_encode_all(tokenize, infer, texts, 32), alone)
+    return {"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()), "texts": len(texts), "batch": 32}
 
 
 PROGRESS = "st-compress progress: "  # a worker's stderr line that the parent logs as it comes

@@ -52,12 +52,54 @@ def session_options(threads: int | None) -> Any:
     return options
 
 
-class OnnxEncoder:
+def artifact_tokenizer(folder: Path, max_length: int) -> Any:
+    """The artifact's Rust tokenizer, truncating at ``max_length`` and padding with the model's pad token."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
+    tokenizer.enable_truncation(max_length)
+    pad = pad_token(folder)
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad) or 0, pad_token=pad)
+    return tokenizer
+
+
+class TextEncoder:
+    """Tokenize, run one graph per batch, return its ``sentence_embedding``; runtimes implement ``run``."""
+
+    runtime = ""
+    inputs: set[str]
+    tokenizer: Any
+    max_length: int
+    threads: int | None
+
+    def feeds(self, sentences: list[str]) -> dict[str, np.ndarray]:
+        # encode_batch_fast: the same ids without character offsets (measured 5-13% faster), as model2vec calls it
+        encodings = self.tokenizer.encode_batch_fast(sentences)
+        feeds = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+        if "token_type_ids" in self.inputs:
+            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        return feeds
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def output_dim(self) -> int | None:
+        """The embedding width the graph declares (None when it is dynamic)."""
+        raise NotImplementedError
+
+    def encode(self, sentences: list[str], batch_size: int = 32) -> np.ndarray:
+        out = [self.run(self.feeds(sentences[i:i + batch_size])) for i in range(0, len(sentences), batch_size)]
+        return np.concatenate(out, axis=0).astype(np.float32)
+
+
+class OnnxEncoder(TextEncoder):
+    runtime = "onnxruntime"
+
     def __init__(self, model_path: Path, tokenizer_dir: Path, max_length: int, threads: int | None = None,
                  fallback: int | None = None) -> None:
         """``threads``/``fallback``: see ``intra_op_threads`` (``tokenizer_dir`` is the artifact folder)."""
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         self.threads, self.max_length = intra_op_threads(tokenizer_dir, threads, fallback), max_length
         try:
@@ -67,20 +109,11 @@ class OnnxEncoder:
             raise CompressError(f"{model_path} is not a loadable ONNX model: {exc}",
                                 "re-export it (compress export)") from None
         self.inputs = {i.name for i in self.session.get_inputs()}
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_dir / TOKENIZER))
-        self.tokenizer.enable_truncation(max_length)
-        pad = pad_token(tokenizer_dir)
-        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad) or 0, pad_token=pad)
+        self.tokenizer = artifact_tokenizer(tokenizer_dir, max_length)
 
-    def feeds(self, sentences: list[str]) -> dict[str, np.ndarray]:
-        encodings = self.tokenizer.encode_batch(sentences)
-        feeds = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
-        if "token_type_ids" in self.inputs:
-            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        return feeds
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run([OUTPUT], feeds)[0]
 
-    def encode(self, sentences: list[str], batch_size: int = 32) -> np.ndarray:
-        out = [self.session.run([OUTPUT], self.feeds(sentences[i:i + batch_size]))[0]
-               for i in range(0, len(sentences), batch_size)]
-        return np.concatenate(out, axis=0).astype(np.float32)
+    def output_dim(self) -> int | None:
+        shape = next(o.shape for o in self.session.get_outputs() if o.name == OUTPUT)
+        return shape[-1] if isinstance(shape[-1], int) else None

@@ -37,3 +37,31 @@ def host_target() -> str | None:
     if "avx2" in flags:
         return "avx2"
     return None
+
+
+def host_isa() -> str:
+    """The int8 instruction set this host runs: ``amx`` (Intel AMX-INT8), else its int8 target's name
+    (``avx512_vnni``, ``avx512``, ``avx2``, ``arm64``), else the machine type."""
+    if {"amx_int8", "amx_tile"} <= cpu_flags():
+        return "amx"
+    return host_target() or platform.machine()
+
+
+def int8_kernels(flags: set[str] | None = None) -> dict[str, str]:
+    """Which int8 kernels each runtime runs on this host (from their documentation and source: onnxruntime's MLAS
+    has AVX2, AVX512-VNNI/AVX-VNNI and AMX-INT8 GEMM kernels; OpenVINO's CPU plugin (oneDNN) uses AMX-INT8, then
+    VNNI, then AVX2's u8 x s8 madd)."""
+    flags = cpu_flags() if flags is None else flags
+    if {"amx_int8", "amx_tile"} <= flags:
+        best = "AMX-INT8"
+    elif flags & {"avx512_vnni", "avx512vnni"}:
+        best = "AVX512-VNNI"
+    elif "avx_vnni" in flags:
+        best = "AVX-VNNI"
+    elif "avx2" in flags:
+        best = "AVX2 (vpmaddubsw, no VNNI)"
+    elif "asimddp" in flags:
+        best = "NEON dot product (SDOT)"
+    else:
+        best = "generic"
+    return {"onnxruntime": best, "openvino": best}

@@ -11,6 +11,9 @@ folder whose transformer weights are ONNX files:
   int8), each int8 file with ``<same name>.json`` beside it (its settings and scores);
 - ``onnx/<int8 file>.ort``: the ORT-format copy of each int8 file (for onnxruntime's mobile and minimal builds),
   and ``onnx/required_operators.config``, the operators a minimal build needs to run them;
+- ``openvino/openvino_model.xml`` (fp32) and ``openvino/openvino_model_qint8_quantized.xml`` (NNCF static int8, one
+  file for every x86 target: OpenVINO picks its kernels when it compiles), with their ``.bin`` weights, in the
+  layout sentence-transformers' OpenVINO backend loads; the int8 file has ``<same name>.json`` beside it;
 - ``README.md``, the model card (``export.card``);
 - ``export_report.json`` and ``manifest.json`` (``export.artifact.manifest``).
 
@@ -37,6 +40,23 @@ MODULES = "modules.json"
 OUTPUT = "sentence_embedding"  # the graph output that holds the (pooled, projected, normalized) embedding
 # Files that hold the transformer's PyTorch weights: the ONNX files replace them in an artifact.
 TRANSFORMER_WEIGHTS = frozenset({"model.safetensors", "pytorch_model.bin", "model.onnx"})
+
+
+OPENVINO_DIR = "openvino"
+OV_FP32 = f"{OPENVINO_DIR}/openvino_model.xml"
+OV_INT8 = f"{OPENVINO_DIR}/openvino_model_qint8_quantized.xml"
+X86_TARGETS = ("avx512_vnni", "avx512", "avx2")
+
+
+class Runtime(StrEnum):
+    AUTO = "auto"  # the runtime the artifact's own benchmark measured fastest on this host's ISA, else onnxruntime
+    ONNXRUNTIME = "onnxruntime"
+    OPENVINO = "openvino"
+
+
+def ov_weights(xml_file: str) -> str:
+    """The ``.bin`` beside an OpenVINO IR file."""
+    return str(Path(xml_file).with_suffix(".bin"))
 
 
 class QuantKind(StrEnum):
@@ -66,13 +86,20 @@ def ort_file(onnx_file: str) -> str:
     return str(Path(onnx_file).with_suffix(".ort"))
 
 
+def runtime_of(file: str) -> Runtime:
+    return Runtime.OPENVINO if file.endswith(".xml") else Runtime.ONNXRUNTIME
+
+
 def settings_file(onnx_file: str) -> str:
     """The JSON beside an int8 file: its quantization settings and gate scores."""
     return str(Path(onnx_file).with_suffix(".json"))
 
 
 def target_of(onnx_file: str) -> str:
-    """``avx2`` for ``onnx/model_qint8_avx2.onnx``; ``fp32`` for the fp32 and optimized graphs."""
+    """``avx2`` for ``onnx/model_qint8_avx2.onnx``; ``x86`` for the OpenVINO int8 file; ``fp32`` for the fp32
+    and optimized graphs."""
+    if onnx_file == OV_INT8:
+        return "x86"
     stem = Path(onnx_file).stem
     for kind in QuantKind:
         if stem.startswith(f"model_{kind.value}_"):
@@ -80,23 +107,43 @@ def target_of(onnx_file: str) -> str:
     return "fp32"
 
 
+def int8_files(target: str) -> list[str]:
+    """A target's int8 files, best first: the static (batch-invariant) file, then the dynamic one."""
+    return [quantized_file(target, QuantKind.STATIC), quantized_file(target)]
+
+
 def preference(target: str | None) -> list[str]:
     """Files to try, best first, for a host target (None: the fp32 graphs only)."""
-    return [*(quantized_file(t) for t in TARGET_ORDER.get(target or "", ())), OPTIMIZED, FP32]
+    return [*(f for t in TARGET_ORDER.get(target or "", ()) for f in int8_files(t)), OPTIMIZED, FP32]
 
 
-def choose_file(folder: Path, target: str | None, exact: bool = False) -> str:
-    """The file an artifact runs for ``target``: its int8 file (``exact``: that one or an error), else the best
-    int8 file the target can run, else the optimized, else the plain fp32 graph."""
+def ov_preference(target: str | None) -> list[str]:
+    """OpenVINO files to try, best first: the int8 file on an x86 target, then fp32."""
+    return [*([OV_INT8] if target in X86_TARGETS else []), OV_FP32]
+
+
+def choose_file(folder: Path, target: str | None, exact: bool = False, runtime: str = Runtime.ONNXRUNTIME) -> str:
+    """The file an artifact runs for ``target`` on ``runtime``: its int8 file (``exact``: that one or an error),
+    else the best int8 file the target can run, else the optimized, else the plain fp32 graph."""
+    openvino = runtime == Runtime.OPENVINO
     if exact and target not in (None, "fp32"):
-        name = quantized_file(str(target))
-        if not (folder / name).is_file():
-            raise CompressError(f"{folder} has no file for target {target!r} ({name})",
-                                "use target 'auto', 'fp32' or one the artifact was exported for")
-        return name
-    found = next((f for f in preference(target) if (folder / f).is_file()), None)
+        names = ov_preference(target)[:1] if openvino and target in X86_TARGETS else int8_files(str(target))
+        if openvino and target not in X86_TARGETS:
+            names = []
+        found = next((name for name in names if (folder / name).is_file()), None)
+        if found is None:
+            raise CompressError(f"{folder} has no file for target {target!r} on {runtime}"
+                                f" ({' or '.join(names) or 'OpenVINO files are for x86 targets only'})",
+                                "use target 'auto', 'fp32' or one the artifact was exported for"
+                                + (", or runtime 'onnxruntime'" if openvino else ""))
+        return found
+    files = ov_preference(target) if openvino else preference(target)
+    found = next((f for f in files if (folder / f).is_file()), None)
     if found is None:
-        raise CompressError(f"{folder} holds no ONNX model", "pass an artifact folder written by compress export")
+        raise CompressError(f"{folder} holds no {'OpenVINO' if openvino else 'ONNX'} model",
+                            "re-export it with the openvino extra installed (pip install 'st-compress[openvino]'), "
+                            "or use runtime 'onnxruntime'" if openvino else
+                            "pass an artifact folder written by compress export")
     return found
 
 
@@ -198,3 +245,9 @@ def max_length_of(folder: Path) -> int:
 def pad_token(folder: Path) -> str:
     token = (_read_json(folder / "special_tokens_map.json") or {}).get("pad_token", "[PAD]")
     return str(token["content"]) if isinstance(token, dict) else str(token)
+
+
+def host_target_is_x86() -> bool:
+    from export.artifact.host import host_target
+
+    return host_target() in X86_TARGETS

@@ -1,33 +1,78 @@
-"""Open an artifact for encoding: check its manifest, choose the file for the target, start the encoder."""
+"""Open an artifact for encoding: check its manifest, choose the runtime and the file for the target, start the
+encoder."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compress.errors import CompressError
-from export.artifact.encoder import OnnxEncoder
-from export.artifact.host import host_target
-from export.artifact.layout import TARGETS, choose_file, max_length_of
-from export.artifact.manifest import read_manifest, verify
+from export.artifact.encoder import OnnxEncoder, TextEncoder
+from export.artifact.host import host_isa, host_target
+from export.artifact.layout import TARGETS, Runtime, choose_file, max_length_of, runtime_of
+from export.artifact.manifest import find_manifest, read_manifest, verify
+
+log = logging.getLogger(__name__)
 
 TARGET_CHOICES = ("auto", "fp32", *TARGETS)
+RUNTIME_CHOICES = tuple(r.value for r in Runtime)
 
 
-def file_for(folder: Path, target: str = "auto") -> str:
+def file_for(folder: Path, target: str = "auto", runtime: str = Runtime.ONNXRUNTIME) -> str:
     """The file to run: ``auto`` picks the best int8 file this host runs (else fp32), ``fp32`` the optimized or
-    plain fp32 graph, a target name exactly its int8 file."""
+    plain fp32 graph, a target name exactly its int8 file; on ``runtime`` (not ``auto``: see ``resolve_runtime``)."""
     if target not in TARGET_CHOICES:
         raise CompressError(f"unknown target {target!r}", "choose one of: " + ", ".join(TARGET_CHOICES))
     if target == "auto":
-        return choose_file(folder, host_target())
+        return choose_file(folder, host_target(), runtime=runtime)
     if target == "fp32":
-        return choose_file(folder, None)
-    return choose_file(folder, target, exact=True)
+        return choose_file(folder, None, runtime=runtime)
+    return choose_file(folder, target, exact=True, runtime=runtime)
 
 
-def open_file(folder: Path, file: str, threads: int | None = None, fallback: int | None = None) -> OnnxEncoder:
-    """An encoder for one ONNX file of the artifact (threads: ``encoder.intra_op_threads``)."""
+@dataclass(frozen=True)
+class RuntimeChoice:
+    runtime: Runtime
+    reason: str
+
+
+def resolve_runtime(folder: Path, runtime: str = Runtime.AUTO) -> RuntimeChoice:
+    """``auto``: the runtime the artifact's export measured fastest (``runtime_benchmark`` in its manifest) at
+    passing accuracy on a host with this ISA, else onnxruntime; a named runtime as it is (OpenVINO: installed)."""
+    if runtime not in RUNTIME_CHOICES:
+        raise CompressError(f"unknown runtime {runtime!r}", "choose one of: " + ", ".join(RUNTIME_CHOICES))
+    if runtime == Runtime.OPENVINO:
+        from export.artifact.ov_encoder import openvino_module
+
+        openvino_module()
+        return RuntimeChoice(Runtime.OPENVINO, "asked for")
+    if runtime == Runtime.ONNXRUNTIME:
+        return RuntimeChoice(Runtime.ONNXRUNTIME, "asked for")
+    measured: dict[str, Any] = (find_manifest(folder) or {}).get("runtime_benchmark") or {}
+    if not measured.get("fastest"):
+        return RuntimeChoice(Runtime.ONNXRUNTIME, "the artifact has no runtime benchmark (no OpenVINO files)")
+    if measured.get("isa") != host_isa():
+        return RuntimeChoice(Runtime.ONNXRUNTIME, f"the artifact's runtimes were measured on {measured.get('isa')}, "
+                                                  f"this host is {host_isa()}")
+    fastest = Runtime(measured["fastest"])
+    if fastest == Runtime.OPENVINO:
+        from export.artifact.ov_encoder import openvino_available
+
+        if not openvino_available():
+            return RuntimeChoice(Runtime.ONNXRUNTIME, "OpenVINO measured fastest here but is not installed "
+                                                      "(pip install 'st-compress[openvino]')")
+    return RuntimeChoice(fastest, f"measured fastest on {measured['isa']} at export ({measured.get('summary', '')})")
+
+
+def open_file(folder: Path, file: str, threads: int | None = None, fallback: int | None = None) -> TextEncoder:
+    """An encoder for one model file of the artifact (ONNX or OpenVINO IR by its suffix; threads:
+    ``encoder.intra_op_threads``)."""
+    if runtime_of(file) == Runtime.OPENVINO:
+        from export.artifact.ov_encoder import OpenVinoEncoder
+
+        return OpenVinoEncoder(folder / file, folder, max_length_of(folder), threads, fallback)
     return OnnxEncoder(folder / file, folder, max_length_of(folder), threads, fallback)
 
 
@@ -35,15 +80,24 @@ def open_file(folder: Path, file: str, threads: int | None = None, fallback: int
 class Loaded:
     folder: Path
     file: str
-    encoder: OnnxEncoder
+    encoder: TextEncoder
+    runtime: RuntimeChoice
 
 
 def load_artifact(folder: Path, target: str = "auto", threads: int | None = None, fallback: int | None = None,
-                  verify_checksums: bool = True) -> Loaded:
-    """Refuse a damaged or tampered artifact, then open the file for ``target``."""
+                  verify_checksums: bool = True, runtime: str = Runtime.AUTO, file: str | None = None) -> Loaded:
+    """Refuse a damaged or tampered artifact, then open the file for ``target`` on ``runtime`` (``file``: that
+    file of the artifact instead, on the runtime its suffix names)."""
     read_manifest(folder)
     if verify_checksums and (bad := verify(folder)):
         raise CompressError(f"{folder}: checksum mismatch in {', '.join(bad)}; refusing to load",
                             "restore the artifact from its source, or re-export it")
-    file = file_for(folder, target)
-    return Loaded(folder, file, open_file(folder, file, threads, fallback))
+    if file is not None:
+        if not (folder / file).is_file():
+            raise CompressError(f"{folder} has no file {file}", "name a model file the artifact holds")
+        choice = RuntimeChoice(runtime_of(file), f"the file {file} was named")
+        return Loaded(folder, file, open_file(folder, file, threads, fallback), choice)
+    choice = resolve_runtime(folder, runtime)
+    file = file_for(folder, target, choice.runtime)
+    log.info("runtime %s (%s): %s", choice.runtime.value, choice.reason, file)
+    return Loaded(folder, file, open_file(folder, file, threads, fallback), choice)

@@ -20,7 +20,7 @@ MANIFEST = "manifest.json"
 SCHEMA = "st-compress/manifest/1"
 SELF_KEY = "manifest_sha256"
 PACKAGES = ("st-compress", "torch", "onnx", "onnxruntime", "optimum", "optimum-onnx", "transformers",
-            "sentence-transformers", "tokenizers")
+            "sentence-transformers", "tokenizers", "openvino", "nncf")
 
 
 def sha256_file(path: Path) -> str:
@@ -115,3 +115,14 @@ def check_replaceable(out_dir: Path, key: str, value: Any, refusal: str, hint: s
     if manifest is not None and manifest.get(key) == value:
         return
     raise CompressError(f"{out_dir} already holds {refusal}", hint)
+
+
+def batch_invariant(folder: Path, file: str) -> bool:
+    """Whether ``file`` gives a text the same vector whatever its batch, as its export measured (manifest
+    ``batch_invariance``); fp32 files are; an int8 file without the measurement is taken not to be."""
+    measured = ((find_manifest(folder) or {}).get("batch_invariance") or {}).get(file)
+    if isinstance(measured, dict):
+        return bool(measured.get("invariant"))
+    from export.artifact.layout import target_of
+
+    return target_of(file) == "fp32"

@@ -52,17 +52,27 @@ def test_bench_json_follows_the_schema(bench_run: tuple[int, Path, str]) -> None
     doc = json.loads((out / "bench.json").read_text())
     jsonschema.validate(doc, BENCH_SCHEMA)
     ok = [e for e in doc["results"] if e["status"] == "ok"]
-    assert {e["model"] for e in ok} == {"teacher", "st", "art", "int8"}
+    # the artifact holds OpenVINO files: it runs on both runtimes, each profile's file
+    assert {e["model"] for e in ok} == {"teacher", "st", "art", "int8", "art (openvino)"}
     assert all(e["latency_batch1"]["calls"] == 20 and set(e["throughput"]) == {"32", "128"} for e in ok)
+    assert all(set(e["throughput_sorted"]) == {"32"} and e["as_users_call"]["texts"] == 40 for e in ok)
     art = next(e for e in ok if e["model"] == "art")
     assert art["file"].startswith("onnx/") and art["kind"] == "onnx" and art["imported_torch"] is False
+    assert art["runtime"] == "onnxruntime" and art["as_users_call"]["call"] == "serve.Embedder.encode(texts)"
+    ov = next(e for e in ok if e["model"] == "art (openvino)" and e["profile"] == "edge-1core")
+    assert ov["runtime"] == "openvino" and ov["file"].startswith("openvino/") and ov["imported_torch"] is False
+    assert ov["batch_invariance"]["min_cosine"] >= 0.9999 and ov["batch_invariance"]["batch"] == 32
+    teacher_entry = next(e for e in ok if e["model"] == "teacher" and e["profile"] == "edge-1core")
+    assert teacher_entry["batch_invariance"]["min_cosine"] >= 0.9999  # fp32 PyTorch: the same vector in any batch
+    assert teacher_entry["as_users_call"]["call"] == "SentenceTransformer.encode(texts, batch_size=32)"
     assert art["cosine"]["against"] == "teacher" and art["threads"] == 1 and art["cores"] == [0]
     teacher = next(e for e in ok if e["model"] == "teacher")
     assert teacher["retention_percent"] == pytest.approx(100.0)
     skipped = [e for e in doc["results"] if e["profile"] == "arm64"]
-    assert len(skipped) == 4 and all(e["status"].startswith("not runnable here") for e in skipped)
+    assert len(skipped) == 5 and all(e["status"].startswith("not runnable here") for e in skipped)
     assert doc["machine"]["cores"] >= 1 and doc["settings"]["profiles"]["edge-1core"]["threads"] == 1
     assert "| teacher | edge-1core |" in (out / "bench.md").read_text()
+    assert "| art (openvino) | edge-1core | openvino |" in (out / "bench.md").read_text()
     assert json.loads(stdout)["gates"]["passed"] is True
 
 
@@ -70,7 +80,7 @@ def test_accuracy_is_measured_once_per_file(bench_run: tuple[int, Path, str]) ->
     results = json.loads((bench_run[1] / "bench.json").read_text())["results"]
     first = {e["model"]: e for e in results if e["profile"] == "edge-1core"}
     later = [e for e in results if e["profile"] == "x86-server"]
-    assert len(later) == 4 and all(e["status"] == "ok" and "latency_batch1" in e for e in later)
+    assert len(later) == 5 and all(e["status"] == "ok" and "latency_batch1" in e for e in later)
     for entry in later:
         assert entry["accuracy_from"] == "edge-1core" and "accuracy_from" not in first[entry["model"]]
         for key in ("sts_spearman", "retention_percent", "cosine"):

@@ -42,7 +42,9 @@ def test_bench_against_a_model_adds_head_to_head_ratios_and_gates_them(config_to
     assert result.exit_code == 1, result.output
     doc = json.loads((out / "bench.json").read_text())
     jsonschema.validate(doc, BENCH_SCHEMA)
-    fp32, int8 = doc["results"]
+    by_model = {e["model"]: e for e in doc["results"]}
+    assert set(by_model) == {"fp32", "int8", "int8 (openvino)"}  # the artifact runs on OpenVINO too
+    fp32, int8 = by_model["fp32"], by_model["int8"]
     assert "head_to_head" not in fp32  # the reference itself
     # no teacher, so no retention (not a share of the first model's score); cosine to the same artifact's fp32
     assert "retention_percent" not in fp32 and "retention_percent" not in int8
@@ -54,8 +56,10 @@ def test_bench_against_a_model_adds_head_to_head_ratios_and_gates_them(config_to
     assert versus_fp32["b1_p50_ms"] > 0 and versus_fp32["throughput_ratio"]["median"] > 0
     assert doc["settings"]["head_to_head"]["against"] == "fp32"
     # the throughput gate (>= 1000x) fails, the latency one (<= 1000x) passes, and only for int8
-    assert doc["gates"]["failed"] == [f"int8 on edge-1core: batch-32 throughput "
-                                      f"{versus_fp32['throughput_ratio']['median']:.2f}x fp32's < 1000.0x"]
+    # every model is gated when none is named as a subject: the artifact's OpenVINO run too
+    assert doc["gates"]["failed"][0] == (f"int8 on edge-1core: batch-32 throughput "
+                                         f"{versus_fp32['throughput_ratio']['median']:.2f}x fp32's < 1000.0x")
+    assert len(doc["gates"]["failed"]) == 2 and doc["gates"]["failed"][1].startswith("int8 (openvino) on edge-1core")
     assert "gate failed: int8 on edge-1core: batch-32 throughput" in result.stderr
     md = (out / "bench.md").read_text()
     assert "## Head-to-head against fp32" in md and "| int8 | edge-1core |" in md.split("## Head-to-head")[1]

@@ -35,8 +35,13 @@ def test_file_names_and_choice(exported: ExportResult) -> None:
     assert layout.quantized_file("avx2", layout.QuantKind.STATIC) == "onnx/model_qdq_avx2.onnx"
     assert layout.target_of("onnx/model_qdq_avx512_vnni.onnx") == "avx512_vnni"
     assert layout.target_of(layout.OPTIMIZED) == "fp32"
-    assert layout.choose_file(out, "avx512_vnni") == "onnx/model_qint8_avx512_vnni.onnx"
-    assert layout.choose_file(out, "avx512") == "onnx/model_qint8_avx2.onnx"  # an avx512 host runs the avx2 file
+    # the static (batch-invariant) file first, then the dynamic one
+    assert layout.int8_files("avx2") == ["onnx/model_qdq_avx2.onnx", "onnx/model_qint8_avx2.onnx"]
+    assert layout.choose_file(out, "avx512_vnni") == "onnx/model_qdq_avx512_vnni.onnx"
+    assert layout.choose_file(out, "avx512") == "onnx/model_qdq_avx2.onnx"  # an avx512 host runs the avx2 file
+    assert layout.choose_file(out, "avx2", runtime="openvino") == layout.OV_INT8
+    assert layout.choose_file(out, None, runtime="openvino") == layout.OV_FP32
+    assert layout.runtime_of(layout.OV_INT8) == "openvino" and layout.target_of(layout.OV_INT8) == "x86"
     assert layout.choose_file(out, "arm64") == layout.OPTIMIZED  # no arm64 file: the fused fp32 graph
     with pytest.raises(CompressError, match="no file for target 'arm64'"):
         layout.choose_file(out, "arm64", exact=True)
@@ -145,7 +150,8 @@ def test_each_int8_file_has_an_ort_format_copy_that_computes_the_same(kind_artif
 
     _, art = kind_artifacts[StudentKind.PRETRAINED]
     manifest = read_manifest(art)
-    int8 = list(manifest["quantized"])
+    int8 = [f for f in manifest["quantized"] if layout.runtime_of(f) == "onnxruntime"]  # not the OpenVINO file
+    assert {"onnx/model_qint8_avx2.onnx", "onnx/model_qdq_avx2.onnx"} <= set(int8)
     assert set(manifest["ort_format"]["files"]) == {layout.ort_file(f) for f in int8}
     sentences = make_sentences(20, seed=24)
     for file in int8:

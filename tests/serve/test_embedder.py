@@ -58,7 +58,8 @@ def test_order_empty_strings_truncation_and_normalize(exported) -> None:
 
 
 def test_explicit_targets(exported) -> None:
-    assert Embedder(exported.out_dir, target="avx2").file == "onnx/model_qint8_avx2.onnx"
+    # the static (batch-invariant) int8 file before the dynamic one
+    assert Embedder(exported.out_dir, target="avx2", runtime="onnxruntime").file == "onnx/model_qdq_avx2.onnx"
     assert Embedder(exported.out_dir, target="fp32").target == "fp32"
     with pytest.raises(CompressError, match="no file for target 'arm64'"):
         Embedder(exported.out_dir, target="arm64")
@@ -75,13 +76,16 @@ def test_refuses_a_tampered_artifact(exported, tmp_path: Path) -> None:
         Embedder(copy)
 
 
-def test_serving_never_imports_torch(exported) -> None:
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_serving_never_imports_torch(exported, runtime: str) -> None:
+    pytest.importorskip(runtime)
     code = f"""
 import sys, json, threading, time
 from serve import Embedder
 from serve.app import create_app
 import httpx, uvicorn
-embedder = Embedder({str(exported.out_dir)!r})
+embedder = Embedder({str(exported.out_dir)!r}, runtime={runtime!r})
+assert embedder.runtime == {runtime!r}, embedder.runtime
 vectors = embedder.encode(["hello there", "a dog runs."])
 server = uvicorn.Server(uvicorn.Config(create_app(embedder), host="127.0.0.1", port=0, log_level="warning"))
 thread = threading.Thread(target=server.run, daemon=True); thread.start()
@@ -90,7 +94,7 @@ port = server.servers[0].sockets[0].getsockname()[1]
 reply = httpx.post(f"http://127.0.0.1:{{port}}/v1/embeddings", json={{"input": "hello"}}).json()
 server.should_exit = True; thread.join()
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers", "sentence_transformers",
-                                                               "optimum", "scipy", "tqdm"))
+                                                               "optimum", "scipy", "tqdm", "nncf"))
 print(json.dumps({{"heavy": heavy, "dims": len(reply["data"][0]["embedding"]), "shape": list(vectors.shape)}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)

@@ -1,0 +1,100 @@
+"""OpenVINO files for x86 targets: the fp32 ONNX graph read into OpenVINO IR, and NNCF static int8 from it.
+
+Both keep the ONNX graph's pooling and normalization (its ``sentence_embedding`` output). The int8 file is post-
+training quantization with activation ranges calibrated on corpus sentences (fixed scales: batch-invariant), the
+transformer preset (``nncf.ModelType.TRANSFORMER``: attention's softmax/layer-norm paths stay in float), gated like
+the onnxruntime files. IR is read with ``Core.read_model`` (not the model converter, which sends telemetry), and
+NNCF's telemetry is turned off before it is imported. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from compress.config import ExportConfig, OpenVinoMode, Target
+from export.artifact.encoder import TextEncoder
+from export.artifact.ov_encoder import openvino_available, openvino_module
+from export.presets import QuantPreset
+
+ENV_NO_TELEMETRY = {"NNCF_CI": "1"}  # nncf.telemetry: a stub when set (the documented switch for CI runs)
+
+
+def wanted(config: ExportConfig) -> str | None:
+    """None when the export writes OpenVINO files, else why not (``openvino = "on"`` without the extra is a
+    config error found before any work: ``config_checks``)."""
+    if config.openvino == OpenVinoMode.OFF:
+        return "export.openvino = \"off\""
+    if not any(t != Target.ARM64 for t in config.targets):
+        return "no x86 target in export.targets"
+    if not openvino_available():
+        return "the openvino extra is not installed (pip install 'st-compress[openvino]')"
+    return None
+
+
+def _nncf() -> Any:
+    """nncf, its telemetry off and its log on stderr (it logs to stdout, where the CLI prints its results)."""
+    for key, value in ENV_NO_TELEMETRY.items():
+        os.environ.setdefault(key, value)
+    import nncf
+    from nncf.common.logging import nncf_logger
+
+    for handler in nncf_logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+            handler.setStream(sys.stderr)
+    return nncf
+
+
+def save_ir(model: Any, xml: Path) -> None:
+    """``xml`` and its ``.bin``, fp32 weights (OpenVINO's default would store them in fp16)."""
+    openvino_module().save_model(model, str(xml), compress_to_fp16=False)
+
+
+def convert_ir(onnx_file: Path, xml: Path) -> None:
+    save_ir(openvino_module().Core().read_model(str(onnx_file)), xml)
+
+
+def nncf_quantize(onnx_file: Path, dst: Path, preset: QuantPreset, calibration: list[dict[str, Any]]) -> None:
+    """Static int8 IR of ``onnx_file`` (read again each time: NNCF changes the model it is given). The preset's
+    excluded nodes (ONNX node names, which OpenVINO keeps as operation names) become NNCF's ignored scope;
+    per-channel weights are NNCF's default for OpenVINO, so ``per_channel`` changes nothing here."""
+    nncf = _nncf()
+    model = openvino_module().Core().read_model(str(onnx_file))
+    inputs = {name for port in model.inputs for name in port.get_names()}
+    data = [{k: v for k, v in feeds.items() if k in inputs} for feeds in calibration]
+    with contextlib.redirect_stdout(sys.stderr):  # its progress bars
+        quantized = nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
+                                  subset_size=sum(len(f["input_ids"]) for f in data),
+                                  ignored_scope=nncf.IgnoredScope(names=list(preset.nodes_to_exclude),
+                                                                  validate=False))
+    save_ir(quantized, dst)
+
+
+def move_model(src: Path, dst: Path) -> None:
+    """Move a model file, and its OpenVINO ``.bin`` when it is IR."""
+    os.replace(src, dst)
+    if src.suffix == ".xml":
+        os.replace(src.with_suffix(".bin"), dst.with_suffix(".bin"))
+
+
+def remove_model(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    if path.suffix == ".xml":
+        path.with_suffix(".bin").unlink(missing_ok=True)
+
+
+def model_bytes(path: Path) -> int:
+    return path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
+
+
+def feeds_for(encoder: TextEncoder, sentences: list[str], batch_size: int = 8) -> list[dict[str, Any]]:
+    return [encoder.feeds(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)]
+
+
+def clear(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

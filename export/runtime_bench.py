@@ -1,0 +1,50 @@
+"""The artifact's own runtime benchmark: its best onnxruntime int8 file against its OpenVINO int8 file on this
+host, side by side (sorted batches of 32, and batch-1 calls), so that ``runtime = "auto"`` can pick the faster
+runtime on a host with the same ISA. Noisy on a busy machine: the ratio, not the numbers, decides."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from export.artifact.host import cpu_model, host_isa, int8_kernels
+from export.artifact.load import open_file
+
+ROUNDS = 3  # alternating runtimes, best round of each
+SINGLE_CALLS = 50
+
+
+def _throughput(encoder: Any, texts: list[str]) -> float:
+    start = time.perf_counter()
+    encoder.encode(texts, batch_size=32)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def _p50_ms(encoder: Any, texts: list[str]) -> float:
+    times = []
+    for text in texts[:SINGLE_CALLS]:
+        start = time.perf_counter()
+        encoder.encode([text], batch_size=1)
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def measure_runtimes(folder: Path, files: dict[str, str], sentences: list[str]) -> dict[str, Any]:
+    """``files``: runtime -> the passing int8 file to measure. Batches are length-sorted, as ``serve`` sorts."""
+    texts = sorted(sentences, key=len)
+    encoders = {runtime: open_file(folder, file) for runtime, file in files.items()}
+    for encoder in encoders.values():  # warm-up: first calls compile kernels for new shapes
+        encoder.encode(texts[:64], batch_size=32)
+    best: dict[str, dict[str, float]] = {r: {"batch32_per_s": 0.0, "batch1_p50_ms": float("inf")} for r in files}
+    for _ in range(ROUNDS):
+        for runtime, encoder in encoders.items():
+            best[runtime]["batch32_per_s"] = max(best[runtime]["batch32_per_s"], _throughput(encoder, texts))
+            best[runtime]["batch1_p50_ms"] = min(best[runtime]["batch1_p50_ms"], _p50_ms(encoder, texts))
+    fastest = max(best, key=lambda r: best[r]["batch32_per_s"])
+    summary = ", ".join(f"{r} {v['batch32_per_s']:.0f}/s at batch 32, {v['batch1_p50_ms']:.2f} ms p50 at batch 1"
+                        for r, v in best.items())
+    return {"isa": host_isa(), "cpu": cpu_model(), "int8_kernels": int8_kernels(), "sentences": len(texts),
+            "files": files, "measured": best, "fastest": fastest, "summary": summary,
+            "threads": {r: e.threads for r, e in encoders.items()}}
