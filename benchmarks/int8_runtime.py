@@ -183,7 +183,7 @@ def limit(folder: Path, texts: list[str], measured_per_s: float) -> dict[str, An
     config = json.loads((folder / "config.json").read_text())
     hidden, layers, inter = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"]
     encoder = OnnxEncoder(folder / layout.FP32, folder, layout.max_length_of(folder))
-    lengths = [len(e.ids) for e in encoder.tokenizer.encode_batch([*texts])]
+    lengths = [int(m.sum()) for m in encoder.feeds(texts)["attention_mask"]]  # real tokens, not the padding
     mean_tokens, mean_sq = float(np.mean(lengths)), float(np.mean(np.square(lengths)))
     macs = layers * (mean_tokens * (4 * hidden * hidden + 2 * hidden * inter) + 2 * mean_sq * hidden)
     mhz = max(float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()

@@ -13,7 +13,13 @@ from compress.metrics import cosine_summary, sts_spearman_from_embeddings
 from export.artifact.encoder import OnnxEncoder, TextEncoder
 from export.openvino_export import move_model, remove_model
 from export.presets import QuantPreset
-from export.sensitivity import attention_with_bias, edge_layer_matmuls, embedding_lookups, node_errors
+from export.sensitivity import (
+    after_activation_matmuls,
+    attention_with_bias,
+    edge_layer_matmuls,
+    embedding_lookups,
+    node_errors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +92,20 @@ class GateResult:
 
 
 def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, quantize: QuantizeFn,
-                   min_retention: float, min_cosine: float) -> GateResult:
+                   min_retention: float, min_cosine: float, fixed_scales: bool = False) -> GateResult:
     """Write ``dst``; return the attempt kept there, the preset that made it, and every attempt, in order.
 
     Fused Attention nodes with an attention bias are never quantized (QAttention would drop the bias).
-    Plans, cumulative: the preset as it is; per-channel weights; then excluding the embedding lookups, the first
-    and last layers' MatMuls, and the nodes whose outputs the measured per-node error ranks worst. On failure
-    ``dst`` is the best attempt.
+    Plans, cumulative: the preset as it is; with ``fixed_scales`` (static int8), excluding the MatMuls fed by a
+    GELU (the FFN output projections, whose inputs have outliers: one calibrated scale suffers most there;
+    measured on the default student's static file, STS dev retention 98.9% -> 99.99%); per-channel weights; then
+    excluding the embedding lookups, the first and last layers' MatMuls, and the nodes whose outputs the measured
+    per-node error ranks worst. On failure ``dst`` is the best attempt.
     """
     plans: list[tuple[str, Callable[[QuantPreset, Path], QuantPreset]]] = [
         ("as preset", lambda p, _: p),
+        *([("exclude FFN output projections", lambda p, _: p.excluding(after_activation_matmuls(fp32)))]
+          if fixed_scales else []),
         ("per-channel weights", lambda p, _: p.per_channel_weights()),
         ("exclude embedding lookups", lambda p, _: p.excluding(embedding_lookups(fp32))),
         ("exclude first and last layer", lambda p, _: p.excluding(edge_layer_matmuls(fp32))),

@@ -69,7 +69,7 @@ def nncf_quantize(onnx_file: Path, dst: Path, preset: QuantPreset, calibration: 
     data = [{k: v for k, v in feeds.items() if k in inputs} for feeds in calibration]
     with contextlib.redirect_stdout(sys.stderr):  # its progress bars
         quantized = nncf.quantize(model, nncf.Dataset(data), model_type=nncf.ModelType.TRANSFORMER,
-                                  subset_size=sum(len(f["input_ids"]) for f in data),
+                                  subset_size=len(data),  # batches: every calibration sentence
                                   ignored_scope=nncf.IgnoredScope(names=list(preset.nodes_to_exclude),
                                                                   validate=False))
     save_ir(quantized, dst)

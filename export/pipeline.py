@@ -295,7 +295,8 @@ def _dynamic_with_4bit_table(src: Path, out: Path, preset: QuantPreset) -> None:
 def _gated_entry(src: Path, dst: Path, folder: Path, preset: QuantPreset, scorer: Scorer, config: ExportConfig,
                  quantize: QuantizeFn, kind: str) -> dict[str, Any]:
     """Quantize ``src`` to ``dst`` through the accuracy gate; its report entry, with its batch invariance."""
-    gated = gated_quantize(src, dst, preset, scorer, quantize, config.min_retention, config.min_cosine)
+    gated = gated_quantize(src, dst, preset, scorer, quantize, config.min_retention, config.min_cosine,
+                           fixed_scales=kind != "dynamic")
     invariance = measure_invariance(scorer.encoder(dst), scorer.sentences, config.invariance_min_cosine)
     return {"target": preset.target, "kind": kind, "runtime": "onnxruntime", "settings": gated.preset.to_dict(),
             "passed": gated.chosen.passed, "score": asdict(gated.chosen.score),

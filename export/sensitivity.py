@@ -33,6 +33,28 @@ def attention_with_bias(path: Path) -> list[str]:
             if n.op_type == "Attention" and len(n.input) > 5 and n.input[5]]
 
 
+ACTIVATIONS = {"Erf", "Gelu", "FastGelu", "BiasGelu", "QuickGelu", "Tanh"}
+ELEMENTWISE = {"Mul", "Add", "Div", "Sub", "Pow", "Sqrt", "Cast", "Identity"}  # a GELU spelled out in ONNX ops
+
+
+def after_activation_matmuls(path: Path, hops: int = 5) -> list[str]:
+    """MatMuls fed by a GELU (through at most ``hops`` elementwise ops): a transformer's FFN output projections.
+    Their input, the activation's output, has the widest range of the layer (a few large outliers), so one fixed
+    int8 scale for it (static quantization) costs the most accuracy; dynamic int8 rescales it per batch."""
+    model = _load(path)
+    producer = {o: n for n in model.graph.node for o in n.output}
+
+    def fed_by_activation(tensor: str, depth: int) -> bool:
+        node = producer.get(tensor)
+        if node is None or depth == 0:
+            return False
+        if node.op_type in ACTIVATIONS:
+            return True
+        return node.op_type in ELEMENTWISE and any(fed_by_activation(t, depth - 1) for t in node.input)
+
+    return [n.name for n in model.graph.node if n.op_type == "MatMul" and fed_by_activation(n.input[0], hops)]
+
+
 def _layer_of(name: str) -> int | None:
     match = re.search(r"layer[._/](\d+)[._/]", name)
     return int(match.group(1)) if match else None

@@ -16,12 +16,13 @@ SCHEMA = "st-compress/bench/2"  # 2: retrieval, index compatibility, more STS se
 
 
 def machine_info() -> dict[str, Any]:
-    from export.artifact.host import cpu_flags, cpu_model, host_target
+    from export.artifact.host import cpu_flags, cpu_model, host_isa, host_target, int8_kernels
     from export.artifact.manifest import versions
 
     isa = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd", "sse4_2"})
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(), "isa_flags": isa,
-            "host_target": host_target(), "platform": platform.platform(), "versions": versions()}
+            "host_target": host_target(), "host_isa": host_isa(), "int8_kernels": int8_kernels(),
+            "platform": platform.platform(), "versions": versions()}
 
 
 def runs_on(entry: dict[str, Any]) -> str:
@@ -45,8 +46,10 @@ def _row(e: dict[str, Any]) -> str:
 
 def machine_line(machine: dict[str, Any]) -> str:
     m = machine
+    kernels = m.get("int8_kernels") or {}
+    runs = f" int8 kernels: {kernels['onnxruntime']}." if kernels else ""
     return (f"Machine: {m['cpu']}, {m['cores']} cores, {m['machine']}, ISA {', '.join(m['isa_flags'])} "
-            f"(int8 file for this host: {m['host_target']}).")
+            f"(int8 file for this host: {m['host_target']}).{runs}")
 
 
 def results_markdown(doc: dict[str, Any], gates: bool = True) -> list[str]:
