@@ -317,7 +317,8 @@ def write(doc: dict[str, Any]) -> None:
     write_json_atomic(RESULTS / "peers.json", doc)
     pareto_plot(doc["results"], RESULTS / "peers.png")
     lines = ["# Benchmarks: the default and fast students against their peers", "",
-             f"Command: `{doc['command']}` (after `compress run` and `compress run --config configs/fast.toml`).",
+             f"Command: `{doc['command']}` (the artifacts: the releases of `compress run` and `compress run --config "
+             "configs/fast.toml`, or `compress export` of their students).",
              "", machine_line(doc["machine"]), "", *results_markdown(doc, gates=False), "",
              "![accuracy vs latency](benchmarks/results/peers.png)", "",
              "## Targets", "", "| target | measured | met | separate processes |", "|---|---:|---|---:|"]
