@@ -28,10 +28,8 @@ import collections
 import json
 import os
 import shlex
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +41,9 @@ from compress.io import write_json_atomic, write_text_atomic
 from compress.metrics import cosines, sts_spearman_from_embeddings
 from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder, TextEncoder
-from export.artifact.host import cpu_flags, host_target, int8_kernels
+from export.artifact.host import host_isa, host_target, int8_kernels
 from export.artifact.load import open_file
+from export.runtime_bench import p50_ms, throughput
 
 RESULTS = Path(__file__).parent / "results"
 ROUNDS = 3
@@ -56,21 +55,6 @@ def files_of(folder: Path) -> list[str]:
               layout.quantized_file(target, layout.QuantKind.STATIC),
               layout.quantized_file("avx512_vnni", layout.QuantKind.STATIC), layout.OV_FP32, layout.OV_INT8]
     return list(dict.fromkeys(f for f in wanted if (folder / f).is_file()))
-
-
-def throughput(encoder: TextEncoder, texts: list[str], batch: int = 32) -> float:
-    start = time.perf_counter()
-    encoder.encode(texts, batch_size=batch)
-    return len(texts) / (time.perf_counter() - start)
-
-
-def p50_ms(encoder: TextEncoder, texts: list[str]) -> float:
-    times = []
-    for text in texts:
-        start = time.perf_counter()
-        encoder.encode([text], batch_size=1)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def timed(encoders: dict[str, TextEncoder], texts: list[str], singles: list[str]) -> dict[str, dict[str, float]]:
@@ -157,7 +141,7 @@ def profile(folder: Path, file: str, texts: list[str]) -> dict[str, Any]:
     encoder = OnnxEncoder(folder / file, folder, layout.max_length_of(folder))
     out: dict[str, Any] = {}
     for order, batch_texts in (("corpus order", texts), ("length-sorted", sorted(texts, key=len))):
-        feeds = [encoder.feeds(batch_texts[i:i + 32]) for i in range(0, len(batch_texts), 32)]
+        feeds = list(encoder.feed_batches(batch_texts, 32))
         with tempfile.TemporaryDirectory() as tmp:
             options = ort.SessionOptions()
             options.enable_profiling, options.profile_file_prefix = True, str(Path(tmp) / "profile")
@@ -188,10 +172,9 @@ def limit(folder: Path, texts: list[str], measured_per_s: float) -> dict[str, An
     macs = layers * (mean_tokens * (4 * hidden * hidden + 2 * hidden * inter) + 2 * mean_sq * hidden)
     mhz = max(float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()
               if line.startswith("cpu MHz"))
-    flags = cpu_flags()
     # int8 MACs per cycle per core: AVX2 (vpmaddubsw + vpmaddwd, 2 ports): 32; AVX512-VNNI (vpdpbusd zmm, 2 ports
     # on Intel servers, 1 on AMD Zen 4): 128; AMX-INT8 (TMUL): 1024.
-    per_cycle = 1024 if "amx_int8" in flags else 128 if flags & {"avx512_vnni", "avx512vnni"} else 32
+    per_cycle = {"amx": 1024, "avx512_vnni": 128}.get(host_isa(), 32)
     cores = len(os.sched_getaffinity(0))
     peak = 2 * per_cycle * mhz * 1e6 * cores
     ops = 2 * macs

@@ -440,13 +440,11 @@ def main() -> None:
     old = json.loads(saved.read_text()) if saved.exists() else {}
     if args.skip_retrieval and "retrieval_run" in old:
         doc["retrieval_run"] = old["retrieval_run"]
-    if args.only:  # the rows of the models this run left out stay, apart, as their own run measured them
+    if args.only:  # the rows of the models this run left out stay, apart, with the run that measured them
         measured = {m.label for m in specs}
-        earlier = old.get("earlier") or {"command": old.get("command"), "machine": old.get("machine"),
-                                         "settings": old.get("settings"), "results": []}
         kept = [e for e in old.get("results", []) if e["model"] not in measured and e.get("status") == "ok"]
-        earlier["results"] = [e for e in kept if "as_users_call" not in e] or earlier["results"]
-        doc["earlier"] = earlier
+        doc["earlier"] = ({"command": old["command"], "machine": old["machine"], "settings": old["settings"],
+                           "results": kept} if kept else old.get("earlier"))
     write(doc)
     print(json.dumps(doc["targets"], indent=2))
 

@@ -11,7 +11,7 @@ from typing import Any
 from compress.data.sts import StsPairs
 from compress.metrics import cosine_summary, sts_spearman_from_embeddings
 from export.artifact.encoder import OnnxEncoder, TextEncoder
-from export.openvino_export import move_model, remove_model
+from export.artifact.layout import move_model, remove_model
 from export.presets import QuantPreset
 from export.sensitivity import (
     after_activation_matmuls,

@@ -5,16 +5,17 @@ batch; fp32 and static (calibrated) int8 files do not, up to float rounding."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from compress.metrics import cosines
-from export.artifact.encoder import TextEncoder
 
 BATCH_SIZES = (32, 128)
 SENTENCES = 128
+Encode = Callable[[list[str], int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,12 @@ class Invariance:
         return {**asdict(self), "batch_sizes": list(self.batch_sizes)}
 
 
-def measure_invariance(encoder: TextEncoder, sentences: list[str], floor: float) -> Invariance:
-    """Each of (at most) ``SENTENCES`` texts alone, against the same texts in batches of ``BATCH_SIZES`` (in the
-    given order: mixed lengths, as a caller's batches are)."""
-    texts = sentences[:SENTENCES]
-    alone = np.concatenate([encoder.encode([t], batch_size=1) for t in texts])
-    found = [cosines(encoder.encode(texts, batch_size=size), alone) for size in BATCH_SIZES]
+def measure_invariance(encode: Encode, sentences: list[str], floor: float, texts: int = SENTENCES,
+                       batch_sizes: tuple[int, ...] = BATCH_SIZES) -> Invariance:
+    """Each of (at most) ``texts`` sentences alone, against the same sentences in batches of ``batch_sizes`` (in
+    the given order: mixed lengths, as a caller's batches are). ``encode(texts, batch_size)``: any runtime's."""
+    chosen = sentences[:texts]
+    alone = np.concatenate([encode([t], 1) for t in chosen])
+    found = [cosines(encode(chosen, size), alone) for size in batch_sizes]
     worst = min(float(c.min()) for c in found)
-    return Invariance(worst, float(np.mean([c.mean() for c in found])), len(texts), BATCH_SIZES, worst >= floor)
+    return Invariance(worst, float(np.mean([c.mean() for c in found])), len(chosen), batch_sizes, worst >= floor)

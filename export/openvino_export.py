@@ -12,13 +12,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from compress.config import ExportConfig, OpenVinoMode, Target
-from export.artifact.encoder import TextEncoder
 from export.artifact.ov_encoder import openvino_available, openvino_module
 from export.presets import QuantPreset
 
@@ -73,28 +71,3 @@ def nncf_quantize(onnx_file: Path, dst: Path, preset: QuantPreset, calibration: 
                                   ignored_scope=nncf.IgnoredScope(names=list(preset.nodes_to_exclude),
                                                                   validate=False))
     save_ir(quantized, dst)
-
-
-def move_model(src: Path, dst: Path) -> None:
-    """Move a model file, and its OpenVINO ``.bin`` when it is IR."""
-    os.replace(src, dst)
-    if src.suffix == ".xml":
-        os.replace(src.with_suffix(".bin"), dst.with_suffix(".bin"))
-
-
-def remove_model(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    if path.suffix == ".xml":
-        path.with_suffix(".bin").unlink(missing_ok=True)
-
-
-def model_bytes(path: Path) -> int:
-    return path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
-
-
-def feeds_for(encoder: TextEncoder, sentences: list[str], batch_size: int = 8) -> list[dict[str, Any]]:
-    return [encoder.feeds(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)]
-
-
-def clear(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)

@@ -35,8 +35,10 @@ from export.artifact.layout import (
     fold_modules,
     is_static,
     max_length_of,
+    model_bytes,
     preference,
     quantized_file,
+    runtime_of,
     settings_file,
 )
 from export.artifact.manifest import check_replaceable, sha256_file, write_manifest
@@ -45,12 +47,18 @@ from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
 from export.invariance import measure_invariance
 from export.mobile import write_ort_copies
 from export.onnx_export import export_onnx
-from export.openvino_export import convert_ir, feeds_for, model_bytes, nncf_quantize, wanted
+from export.openvino_export import convert_ir, nncf_quantize, wanted
 from export.optimize import Optimization, model_type_for, optimize
 from export.parity import Parity, check_parity, compare, parity_sentences
 from export.presets import QuantPreset, preset_for
 from export.projection import export_projected, transformer_fold
-from export.quantize import SentenceReader, quantize_dynamic, quantize_static, quantized_op_count
+from export.quantize import (
+    CALIBRATION_BATCH,
+    SentenceReader,
+    quantize_dynamic,
+    quantize_static,
+    quantized_op_count,
+)
 from export.runtime_bench import measure_runtimes
 from export.static import export_static
 from export.table import quantize_table_4bit
@@ -191,7 +199,7 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
 
 
 def _fp32_invariance(folder: Path, paths: list[Path], scorer: Scorer, config: ExportConfig) -> dict[str, Any]:
-    return {str(p.relative_to(folder)): measure_invariance(scorer.encoder(p), scorer.sentences,
+    return {str(p.relative_to(folder)): measure_invariance(scorer.encoder(p).encode, scorer.sentences,
                                                            config.invariance_min_cosine).to_dict() for p in paths}
 
 
@@ -208,14 +216,15 @@ def _openvino(folder: Path, fp32: Path, scorer: Scorer, config: ExportConfig, se
     if not parity.passed(config.parity_min_cosine):
         raise ParityError(f"{OV_FP32} does not match {FP32}: min cosine {parity.min_cosine:.6f}",
                           "report this model, or set export.openvino = \"off\"")
-    calibration = feeds_for(scorer.encoder(fp32), sentences[-config.calibration_sentences:])
+    calibration = list(scorer.encoder(fp32).feed_batches(sentences[-config.calibration_sentences:],
+                                                         CALIBRATION_BATCH))
 
     def quantize(src: Path, out: Path, preset: QuantPreset) -> None:
         nncf_quantize(src, out, preset, calibration)
 
     entry = _gated_entry(fp32, folder / OV_INT8, folder, preset_for(Target.AVX512_VNNI.value), scorer, config,
                          quantize, "nncf-static")
-    entry["target"], entry["runtime"] = "x86", "openvino"
+    entry["target"] = "x86"  # one OpenVINO int8 file for every x86 target
     entry["calibration"] = {"sentences": config.calibration_sentences, "method": "minmax (nncf defaults)"}
     write_json_atomic(folder / settings_file(OV_INT8), entry)
     return {"parity": asdict(parity), "fp32": OV_FP32, "quantized": {OV_INT8: entry}}
@@ -297,8 +306,9 @@ def _gated_entry(src: Path, dst: Path, folder: Path, preset: QuantPreset, scorer
     """Quantize ``src`` to ``dst`` through the accuracy gate; its report entry, with its batch invariance."""
     gated = gated_quantize(src, dst, preset, scorer, quantize, config.min_retention, config.min_cosine,
                            fixed_scales=kind != "dynamic")
-    invariance = measure_invariance(scorer.encoder(dst), scorer.sentences, config.invariance_min_cosine)
-    return {"target": preset.target, "kind": kind, "runtime": "onnxruntime", "settings": gated.preset.to_dict(),
+    invariance = measure_invariance(scorer.encoder(dst).encode, scorer.sentences, config.invariance_min_cosine)
+    return {"target": preset.target, "kind": kind, "runtime": runtime_of(dst.name).value,
+            "settings": gated.preset.to_dict(),
             "passed": gated.chosen.passed, "score": asdict(gated.chosen.score),
             "attempts": attempts_to_dicts(gated.attempts), "batch_invariance": invariance.to_dict(),
             "size_bytes": model_bytes(dst)}

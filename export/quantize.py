@@ -35,12 +35,15 @@ def _remove_inferred(src: Path) -> None:
     src.with_name(f"{src.stem}-inferred.onnx").unlink(missing_ok=True)
 
 
+CALIBRATION_BATCH = 8  # sentences per calibration batch (onnxruntime's calibrator and NNCF alike)
+
+
 class SentenceReader:
     """Feeds tokenized calibration sentences to onnxruntime's calibrator, one small batch at a time."""
 
-    def __init__(self, encoder: OnnxEncoder, sentences: list[str], batch_size: int = 8) -> None:
-        self.batches: Iterator[dict[str, Any]] = iter(
-            [encoder.feeds(sentences[i:i + batch_size]) for i in range(0, len(sentences), batch_size)])
+    def __init__(self, encoder: OnnxEncoder, sentences: list[str],
+                 batch_size: int = CALIBRATION_BATCH) -> None:
+        self.batches: Iterator[dict[str, Any]] = iter(list(encoder.feed_batches(sentences, batch_size)))
 
     def get_next(self) -> dict[str, Any] | None:
         return next(self.batches, None)

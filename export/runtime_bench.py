@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from export.artifact.encoder import TextEncoder
 from export.artifact.host import cpu_model, host_isa, int8_kernels
 from export.artifact.load import open_file
 
@@ -16,15 +17,17 @@ ROUNDS = 3  # alternating runtimes, best round of each
 SINGLE_CALLS = 50
 
 
-def _throughput(encoder: Any, texts: list[str]) -> float:
+def throughput(encoder: TextEncoder, texts: list[str], batch: int = 32) -> float:
+    """Sentences per second of one ``encode`` over ``texts`` in batches of ``batch``, in the given order."""
     start = time.perf_counter()
-    encoder.encode(texts, batch_size=32)
+    encoder.encode(texts, batch_size=batch)
     return len(texts) / (time.perf_counter() - start)
 
 
-def _p50_ms(encoder: Any, texts: list[str]) -> float:
+def p50_ms(encoder: TextEncoder, texts: list[str]) -> float:
+    """Median milliseconds of one batch-1 call per text."""
     times = []
-    for text in texts[:SINGLE_CALLS]:
+    for text in texts:
         start = time.perf_counter()
         encoder.encode([text], batch_size=1)
         times.append(time.perf_counter() - start)
@@ -40,8 +43,9 @@ def measure_runtimes(folder: Path, files: dict[str, str], sentences: list[str]) 
     best: dict[str, dict[str, float]] = {r: {"batch32_per_s": 0.0, "batch1_p50_ms": float("inf")} for r in files}
     for _ in range(ROUNDS):
         for runtime, encoder in encoders.items():
-            best[runtime]["batch32_per_s"] = max(best[runtime]["batch32_per_s"], _throughput(encoder, texts))
-            best[runtime]["batch1_p50_ms"] = min(best[runtime]["batch1_p50_ms"], _p50_ms(encoder, texts))
+            best[runtime]["batch32_per_s"] = max(best[runtime]["batch32_per_s"], throughput(encoder, texts))
+            best[runtime]["batch1_p50_ms"] = min(best[runtime]["batch1_p50_ms"],
+                                                 p50_ms(encoder, texts[:SINGLE_CALLS]))
     fastest = max(best, key=lambda r: best[r]["batch32_per_s"])
     summary = ", ".join(f"{r} {v['batch32_per_s']:.0f}/s at batch 32, {v['batch1_p50_ms']:.2f} ms p50 at batch 1"
                         for r, v in best.items())

@@ -10,7 +10,6 @@ import numpy as np
 from export.artifact.encoder import usable_cores
 from export.artifact.layout import Runtime, target_of
 from export.artifact.load import load_artifact
-from export.artifact.manifest import batch_invariant
 from export.artifact.prompts import InputType, read_prompts
 
 
@@ -34,7 +33,7 @@ class Embedder:
         self.max_length, self.threads = self.encoder.max_length, self.encoder.threads
         self.prompts = read_prompts(self.artifact_dir)  # the teacher's query/document prompts, if it had any
         # Whether a text's vector is the same in any batch (manifest): else the server never batches requests together.
-        self.batch_invariant = batch_invariant(self.artifact_dir, self.file)
+        self.batch_invariant = loaded.batch_invariant
         self.dim = int(self.encoder.output_dim() or self.encode(["x"]).shape[1])
 
     @property

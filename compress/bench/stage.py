@@ -116,17 +116,18 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
         check_reference(bench.against, models)
     profiles = _profiles(config)
     native, edge = [p for p in profiles if not p.edge], [p for p in profiles if p.edge]
+    on_edge = [m for m in models if m.runtime != "openvino"]  # edge profiles run their own runtimes
     if edge:
         from compress.bench.edge.measure import check_edge
 
-        check_edge([m for m in models if m.runtime != "openvino"], edge)
+        check_edge(on_edge, edge)
     sets = load_eval_sets(config)
     timing = heldback or _sentences(config)
     sts = load_sts(Path(config.data.sts_test)) if config.data.sts_test else None
     data = BenchData(timing, timing[:bench.heldback_sentences], sts, length_groups(timing), sets.sts,
                      retrieval_data(config, sets))
     entries, embeddings = measure_native(models, native, data, bench, config.output.progress)
-    edge_entries = _edge([m for m in models if m.runtime != "openvino"], edge, data, config, entries, embeddings)
+    edge_entries = _edge(on_edge, edge, data, config, entries, embeddings)
     paired = _head_to_head(config, entries, models, native, timing)
     gates = settings_from_config(bench, tuple(m.label for m in gated) if subjects else None)
     recorded = {**recorded_settings(bench),

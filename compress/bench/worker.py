@@ -210,16 +210,18 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 INVARIANCE_TEXTS = 64
+INVARIANCE_BATCH = 32
 
 
 def _invariance(tokenize: Tokenize, infer: Infer, texts: list[str]) -> dict[str, Any]:
-    """Batch 1 against batch 32 on the same texts: min and mean cosine (1.0: the same vector in any batch)."""
-    from compress.metrics import cosines
+    """Batch 1 against batch 32 on the same texts: min and mean cosine (1.0: the same vector in any batch), as the
+    export measures its files (``export.invariance``)."""
+    from export.invariance import measure_invariance
 
-    texts = texts[:INVARIANCE_TEXTS]
-    alone = np.concatenate([infer(tokenize([t])) for t in texts])
-    cos = cosines(_encode_all(tokenize, infer, texts, 32), alone)
-    return {"min_cosine": float(cos.min()), "mean_cosine": float(cos.mean()), "texts": len(texts), "batch": 32}
+    found = measure_invariance(lambda chunk, batch: _encode_all(tokenize, infer, chunk, batch), texts, floor=1.0,
+                               texts=INVARIANCE_TEXTS, batch_sizes=(INVARIANCE_BATCH,))
+    return {"min_cosine": found.min_cosine, "mean_cosine": found.mean_cosine, "texts": found.sentences,
+            "batch": INVARIANCE_BATCH}
 
 
 PROGRESS = "st-compress progress: "  # a worker's stderr line that the parent logs as it comes

@@ -7,6 +7,7 @@ thread unless told otherwise."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,13 @@ class TextEncoder:
         """The embedding width the graph declares (None when it is dynamic)."""
         raise NotImplementedError
 
+    def feed_batches(self, sentences: list[str], batch_size: int) -> Iterator[dict[str, np.ndarray]]:
+        """The graph's inputs for ``sentences`` in consecutive batches of ``batch_size``, tokenized as they go."""
+        for start in range(0, len(sentences), batch_size):
+            yield self.feeds(sentences[start:start + batch_size])
+
     def encode(self, sentences: list[str], batch_size: int = 32) -> np.ndarray:
-        out = [self.run(self.feeds(sentences[i:i + batch_size])) for i in range(0, len(sentences), batch_size)]
+        out = [self.run(feeds) for feeds in self.feed_batches(sentences, batch_size)]
         return np.concatenate(out, axis=0).astype(np.float32)
 
 

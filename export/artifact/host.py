@@ -39,10 +39,14 @@ def host_target() -> str | None:
     return None
 
 
+def _has_amx(flags: set[str]) -> bool:
+    return {"amx_int8", "amx_tile"} <= flags
+
+
 def host_isa() -> str:
     """The int8 instruction set this host runs: ``amx`` (Intel AMX-INT8), else its int8 target's name
     (``avx512_vnni``, ``avx512``, ``avx2``, ``arm64``), else the machine type."""
-    if {"amx_int8", "amx_tile"} <= cpu_flags():
+    if _has_amx(cpu_flags()):
         return "amx"
     return host_target() or platform.machine()
 
@@ -52,7 +56,7 @@ def int8_kernels(flags: set[str] | None = None) -> dict[str, str]:
     has AVX2, AVX512-VNNI/AVX-VNNI and AMX-INT8 GEMM kernels; OpenVINO's CPU plugin (oneDNN) uses AMX-INT8, then
     VNNI, then AVX2's u8 x s8 madd)."""
     flags = cpu_flags() if flags is None else flags
-    if {"amx_int8", "amx_tile"} <= flags:
+    if _has_amx(flags):
         best = "AMX-INT8"
     elif flags & {"avx512_vnni", "avx512vnni"}:
         best = "AVX512-VNNI"

@@ -59,6 +59,26 @@ def ov_weights(xml_file: str) -> str:
     return str(Path(xml_file).with_suffix(".bin"))
 
 
+def move_model(src: Path, dst: Path) -> None:
+    """Move a model file, and its OpenVINO ``.bin`` when it is IR."""
+    import os
+
+    os.replace(src, dst)
+    if src.suffix == ".xml":
+        os.replace(src.with_suffix(".bin"), dst.with_suffix(".bin"))
+
+
+def remove_model(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    if path.suffix == ".xml":
+        path.with_suffix(".bin").unlink(missing_ok=True)
+
+
+def model_bytes(path: Path) -> int:
+    """A model file's size, with its OpenVINO ``.bin`` when it is IR."""
+    return path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
+
+
 class QuantKind(StrEnum):
     DYNAMIC = "qint8"
     STATIC = "qdq"
@@ -119,7 +139,14 @@ def preference(target: str | None) -> list[str]:
 
 def ov_preference(target: str | None) -> list[str]:
     """OpenVINO files to try, best first: the int8 file on an x86 target, then fp32."""
-    return [*([OV_INT8] if target in X86_TARGETS else []), OV_FP32]
+    return [*(exact_files(target, openvino=True) if target else []), OV_FP32]
+
+
+def exact_files(target: str, openvino: bool) -> list[str]:
+    """The int8 files that serve ``target`` exactly, best first (OpenVINO: one int8 IR for every x86 target)."""
+    if openvino:
+        return [OV_INT8] if target in X86_TARGETS else []
+    return int8_files(target)
 
 
 def choose_file(folder: Path, target: str | None, exact: bool = False, runtime: str = Runtime.ONNXRUNTIME) -> str:
@@ -127,9 +154,7 @@ def choose_file(folder: Path, target: str | None, exact: bool = False, runtime: 
     else the best int8 file the target can run, else the optimized, else the plain fp32 graph."""
     openvino = runtime == Runtime.OPENVINO
     if exact and target not in (None, "fp32"):
-        names = ov_preference(target)[:1] if openvino and target in X86_TARGETS else int8_files(str(target))
-        if openvino and target not in X86_TARGETS:
-            names = []
+        names = exact_files(str(target), openvino)
         found = next((name for name in names if (folder / name).is_file()), None)
         if found is None:
             raise CompressError(f"{folder} has no file for target {target!r} on {runtime}"
@@ -245,9 +270,3 @@ def max_length_of(folder: Path) -> int:
 def pad_token(folder: Path) -> str:
     token = (_read_json(folder / "special_tokens_map.json") or {}).get("pad_token", "[PAD]")
     return str(token["content"]) if isinstance(token, dict) else str(token)
-
-
-def host_target_is_x86() -> bool:
-    from export.artifact.host import host_target
-
-    return host_target() in X86_TARGETS

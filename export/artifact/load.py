@@ -12,7 +12,7 @@ from compress.errors import CompressError
 from export.artifact.encoder import OnnxEncoder, TextEncoder
 from export.artifact.host import host_isa, host_target
 from export.artifact.layout import TARGETS, Runtime, choose_file, max_length_of, runtime_of
-from export.artifact.manifest import find_manifest, read_manifest, verify
+from export.artifact.manifest import batch_invariant, find_manifest, read_manifest, verify
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,10 @@ class RuntimeChoice:
     reason: str
 
 
-def resolve_runtime(folder: Path, runtime: str = Runtime.AUTO) -> RuntimeChoice:
-    """``auto``: the runtime the artifact's export measured fastest (``runtime_benchmark`` in its manifest) at
-    passing accuracy on a host with this ISA, else onnxruntime; a named runtime as it is (OpenVINO: installed)."""
+def resolve_runtime(folder: Path, runtime: str = Runtime.AUTO, manifest: dict[str, Any] | None = None) -> RuntimeChoice:
+    """``auto``: the runtime the artifact's export measured fastest (``runtime_benchmark`` in its manifest, read
+    from ``folder`` unless given) at passing accuracy on a host with this ISA, else onnxruntime; a named runtime as
+    it is (OpenVINO: installed)."""
     if runtime not in RUNTIME_CHOICES:
         raise CompressError(f"unknown runtime {runtime!r}", "choose one of: " + ", ".join(RUNTIME_CHOICES))
     if runtime == Runtime.OPENVINO:
@@ -50,7 +51,8 @@ def resolve_runtime(folder: Path, runtime: str = Runtime.AUTO) -> RuntimeChoice:
         return RuntimeChoice(Runtime.OPENVINO, "asked for")
     if runtime == Runtime.ONNXRUNTIME:
         return RuntimeChoice(Runtime.ONNXRUNTIME, "asked for")
-    measured: dict[str, Any] = (find_manifest(folder) or {}).get("runtime_benchmark") or {}
+    found = manifest if manifest is not None else find_manifest(folder)
+    measured: dict[str, Any] = (found or {}).get("runtime_benchmark") or {}
     if not measured.get("fastest"):
         return RuntimeChoice(Runtime.ONNXRUNTIME, "the artifact has no runtime benchmark (no OpenVINO files)")
     if measured.get("isa") != host_isa():
@@ -82,13 +84,14 @@ class Loaded:
     file: str
     encoder: TextEncoder
     runtime: RuntimeChoice
+    batch_invariant: bool  # the manifest's measurement for ``file``: the same vector in any batch
 
 
 def load_artifact(folder: Path, target: str = "auto", threads: int | None = None, fallback: int | None = None,
                   verify_checksums: bool = True, runtime: str = Runtime.AUTO, file: str | None = None) -> Loaded:
     """Refuse a damaged or tampered artifact, then open the file for ``target`` on ``runtime`` (``file``: that
     file of the artifact instead, on the runtime its suffix names)."""
-    read_manifest(folder)
+    manifest = read_manifest(folder)
     if verify_checksums and (bad := verify(folder)):
         raise CompressError(f"{folder}: checksum mismatch in {', '.join(bad)}; refusing to load",
                             "restore the artifact from its source, or re-export it")
@@ -96,8 +99,8 @@ def load_artifact(folder: Path, target: str = "auto", threads: int | None = None
         if not (folder / file).is_file():
             raise CompressError(f"{folder} has no file {file}", "name a model file the artifact holds")
         choice = RuntimeChoice(runtime_of(file), f"the file {file} was named")
-        return Loaded(folder, file, open_file(folder, file, threads, fallback), choice)
-    choice = resolve_runtime(folder, runtime)
-    file = file_for(folder, target, choice.runtime)
-    log.info("runtime %s (%s): %s", choice.runtime.value, choice.reason, file)
-    return Loaded(folder, file, open_file(folder, file, threads, fallback), choice)
+    else:
+        choice = resolve_runtime(folder, runtime, manifest)
+        file = file_for(folder, target, choice.runtime)
+        log.info("runtime %s (%s): %s", choice.runtime.value, choice.reason, file)
+    return Loaded(folder, file, open_file(folder, file, threads, fallback), choice, batch_invariant(manifest, file))

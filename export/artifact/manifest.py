@@ -117,10 +117,10 @@ def check_replaceable(out_dir: Path, key: str, value: Any, refusal: str, hint: s
     raise CompressError(f"{out_dir} already holds {refusal}", hint)
 
 
-def batch_invariant(folder: Path, file: str) -> bool:
-    """Whether ``file`` gives a text the same vector whatever its batch, as its export measured (manifest
+def batch_invariant(manifest: dict[str, Any], file: str) -> bool:
+    """Whether ``file`` gives a text the same vector whatever its batch, as the export measured it (the manifest's
     ``batch_invariance``); fp32 files are; an int8 file without the measurement is taken not to be."""
-    measured = ((find_manifest(folder) or {}).get("batch_invariance") or {}).get(file)
+    measured = (manifest.get("batch_invariance") or {}).get(file)
     if isinstance(measured, dict):
         return bool(measured.get("invariant"))
     from export.artifact.layout import target_of
