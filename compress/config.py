@@ -81,6 +81,15 @@ class DataConfig:
     sts_dev: str | None = f"{DEFAULT_DATA}/stsb/dev.csv"
     sts_test: str | None = f"{DEFAULT_DATA}/stsb/test.csv"
     seed: int = 42
+    # passages: corpus sentences outside the sample joined into longer texts (compress.data.passages), embedded by
+    # the teacher at up to passage_max_tokens; validation_passages of them are held back (their cosine is reported)
+    passages: int = 0
+    validation_passages: int = 0
+    passage_words: list[int] = field(default_factory=lambda: [40, 180])  # [min, max] words per passage
+    passage_max_tokens: int = 256
+
+
+PASSAGE_KEYS = ("passages", "validation_passages", "passage_words", "passage_max_tokens")
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ class LossConfig:
     task: float = 0.0
     hidden: float = 0.0
     attention: float = 0.0
+    tokens: float = 0.0  # the teacher's cached final token states, position by position (compress.losses.tokens)
     attention_mode: AttentionMode = AttentionMode.AUTO
     relation_heads: int = 12
     layer_map: list[int] | None = None
@@ -236,6 +246,18 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
+
+    def key_dict(self) -> dict[str, Any]:
+        """``to_dict`` for cache and stage keys: settings that are off are left out (the passage keys without
+        passages, a zero token weight), so a recipe that does not use them keeps the keys it had before they
+        existed, and its finished stages and checkpoints."""
+        plain = self.to_dict()
+        if not self.data.passages:
+            for key in PASSAGE_KEYS:
+                plain["data"].pop(key)
+        if not self.loss.tokens:
+            plain["loss"].pop("tokens")
+        return plain
 
 
 def _plain(value: Any) -> Any:

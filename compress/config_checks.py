@@ -6,7 +6,7 @@ counts) are in ``compress.preflight``.
 
 from __future__ import annotations
 
-from compress.config import BenchConfig, Config, ExportConfig, OpenVinoMode, StudentKind, Target
+from compress.config import BenchConfig, Config, ExportConfig, MatchKind, OpenVinoMode, StudentKind, Target
 from compress.errors import ConfigError
 from compress.gates import BENCH_GATE_KEYS, RATIO_GATES
 
@@ -31,6 +31,9 @@ def _range_checks(config: Config) -> list[tuple[bool, str, str]]:
         (st.static_dims >= 2, "student.static_dims", "must be >= 2"),
         (d.validation_sentences >= 0, "data.validation_sentences", "must be >= 0"),
         ((d.max_sentences or 2) >= 2, "data.max_sentences", "must be >= 2 or none"),
+        (d.passages >= 0, "data.passages", "must be >= 0 (0: sentences only)"),
+        (d.validation_passages >= 0, "data.validation_passages", "must be >= 0"),
+        (d.passage_max_tokens >= 8, "data.passage_max_tokens", "must be >= 8"),
         (lo.temperature > 0, "loss.temperature", "must be > 0"),
         ((lo.temperature_end or 1) > 0, "loss.temperature_end", "must be > 0"),
         (lo.relation_heads >= 1, "loss.relation_heads", "must be >= 1"),
@@ -67,10 +70,25 @@ def validate(config: Config) -> None:
                           "e.g. keep_layers = [0, 1, 4, 5], or none for all layers (pruned: num_layers)")
     _validate_bench(config.bench)
     _validate_loss(config)
+    _validate_passages(config)
     names = config.teacher.prompts or []
     if any(n not in ("query", "document") for n in names) or len(set(names)) != len(names):
         raise ConfigError(f"config key 'teacher.prompts' = {names} must list distinct input types",
                           "use \"query\" and/or \"document\" (the teacher's prompts of those names), [] for none")
+
+
+def _validate_passages(config: Config) -> None:
+    data = config.data
+    words = data.passage_words
+    if len(words) != 2 or not 1 <= words[0] <= words[1]:
+        raise ConfigError(f"config key 'data.passage_words' = {words} must be [min, max] words with 1 <= min <= max",
+                          "e.g. passage_words = [40, 180]")
+    if data.validation_passages and not data.passages:
+        raise ConfigError("config key 'data.validation_passages' needs data.passages > 0",
+                          "set data.passages, or validation_passages = 0")
+    if data.passages and config.student.kind is StudentKind.STATIC:
+        raise ConfigError("config key 'data.passages' is for transformer students: a static student averages token "
+                          "vectors and has no length to learn", "set data.passages = 0 for student.kind = \"static\"")
 
 
 def _validate_openvino(export: ExportConfig) -> None:
@@ -90,7 +108,7 @@ def _validate_openvino(export: ExportConfig) -> None:
 def _validate_loss(config: Config) -> None:
     loss = config.loss
     weights = {"mse": loss.mse, "cosine": loss.cosine, "similarity": loss.similarity, "task": loss.task,
-               "hidden": loss.hidden, "attention": loss.attention}
+               "hidden": loss.hidden, "attention": loss.attention, "tokens": loss.tokens}
     for name, weight in weights.items():
         if weight < 0:
             raise ConfigError(f"config key 'loss.{name}' must be >= 0 (a weight)")
@@ -99,6 +117,11 @@ def _validate_loss(config: Config) -> None:
     if config.student.kind is StudentKind.STATIC and (loss.hidden > 0 or loss.attention > 0):
         raise ConfigError("config keys 'loss.hidden' and 'loss.attention' need transformer layers; a static student "
                           "has none", "set them to 0, or choose student.kind = 'pruned' or 'pretrained'")
+    if loss.tokens > 0 and (config.student.kind is StudentKind.STATIC
+                            or config.student.match is MatchKind.PCA):
+        raise ConfigError("config key 'loss.tokens' needs a transformer student matched by a projection (token "
+                          "states have no PCA and a static student no context)",
+                          "set loss.tokens = 0, or student.match = 'projection' with a pruned/pretrained student")
     if loss.task > 0 and not config.data.sts_train:
         raise ConfigError("config key 'loss.task' needs 'data.sts_train' (labeled pairs)")
     if loss.layer_map is not None and (not loss.layer_map or min(loss.layer_map) < 0):

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from compress.cache import teacher_embeddings, teacher_key
+from compress.cache import teacher_key
 from compress.config import Config
-from compress.data import Corpus, StsPairs, load_corpus, load_sts
+from compress.data import Corpus, StsPairs, corpus_of, load_sts
 from compress.handoff import KEY as HANDOFF
 from compress.handoff import REPORT_NAME, Handoff
 from compress.io import building_dir, write_json_atomic
@@ -24,6 +22,7 @@ from compress.precision import resolve
 from compress.report import build_report
 from compress.students import build_student
 from compress.students.prompts import chosen, hand_on, prompted, teacher_prompts
+from compress.targets import checked_tokens, teacher_targets, training_labels
 from compress.train.trainer import TrainData, train_student
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ def _optional_sts(path: str | None) -> StsPairs | None:
 def distill(config: Config, out_dir: Path) -> DistillResult:
     """Load the teacher and the data named in ``config``, then distill (see ``distill_from_model``)."""
     data = config.data
-    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    corpus = corpus_of(data)
     sts = StsSplits(_optional_sts(data.sts_train if config.loss.task > 0 else None),
                     _optional_sts(data.sts_dev), _optional_sts(data.sts_test))
     teacher = load_sentence_transformer(config.teacher.model, config.train.device, config.teacher.trust_remote_code)
@@ -64,10 +63,21 @@ def distill(config: Config, out_dir: Path) -> DistillResult:
     return distill_from_model(teacher, corpus, sts, config, out_dir)
 
 
-def _work_dir(config: Config, corpus_hash: str, teacher_digest: str) -> Path:
-    settings = {k: v for k, v in config.to_dict().items() if k in ("teacher", "data", "student", "loss", "train")}
-    blob = json.dumps({"settings": settings, "corpus": corpus_hash, "teacher": teacher_digest}, sort_keys=True)
+def _work_dir(config: Config, corpus: Corpus, teacher: SentenceTransformer) -> Path:
+    """The training checkpoints' folder: keyed by the settings, the texts and the teacher's cache key."""
+    fingerprint = corpus.fingerprint() + (corpus.passage_fingerprint() if corpus.all_passages else "")
+    precision = resolve(config.teacher.precision, teacher.device.type)
+    teacher_digest = teacher_key(teacher, corpus.fingerprint(), precision).digest()
+    settings = {k: v for k, v in config.key_dict().items() if k in ("teacher", "data", "student", "loss", "train")}
+    blob = json.dumps({"settings": settings, "corpus": fingerprint, "teacher": teacher_digest}, sort_keys=True)
     return Path(config.output.cache_dir) / "runs" / hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _warn_if_cut(student: SentenceTransformer, passage_tokens: int) -> None:
+    if (student.max_seq_length or 0) < passage_tokens:
+        log.warning("the student reads %s tokens, the teacher embedded passages at up to %d: long passages are "
+                    "cut for the student only (raise train.max_seq_length or lower data.passage_max_tokens)",
+                    student.max_seq_length, passage_tokens)
 
 
 def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSplits, config: Config,
@@ -80,29 +90,29 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
     raw_validation = corpus.validation
     corpus = prompted(corpus, chosen(teacher_prompts(teacher), config.teacher.prompts))
     cache_dir = Path(config.output.cache_dir)
-    fingerprint = corpus.fingerprint()
-    precision = resolve(config.teacher.precision, teacher.device.type)
-    targets = teacher_embeddings(teacher, corpus.all, fingerprint, cache_dir, config.teacher.batch_size,
-                                 config.teacher.chunk_size, config.output.progress, precision)
+    targets = teacher_targets(teacher, corpus, config)
     teacher_seconds = time.perf_counter() - start
-    n_train = len(corpus.train)
-    train_targets, val_targets = np.asarray(targets[:n_train]), np.asarray(targets[n_train:])
-    built = build_student(config.student, teacher, corpus.train, train_targets, config.teacher.trust_remote_code)
+    built = build_student(config.student, teacher, corpus.train, targets.train, config.teacher.trust_remote_code)
     student = built.model
     if config.train.max_seq_length:
         student.max_seq_length = config.train.max_seq_length
+    if corpus.passages:
+        _warn_if_cut(student, config.data.passage_max_tokens)
     if built.pca is not None:
-        normalize = has_normalize(student)
-        train_targets = built.pca.transform(train_targets, normalize)
-        val_targets = built.pca.transform(val_targets, normalize)
-    distill_loss, task_loss = build_losses(config.loss, student, teacher, built.teacher_layers)
-    data = TrainData(corpus.train, train_targets, corpus.validation, val_targets, sts.dev, sts.train)
-    work_dir = _work_dir(config, fingerprint, teacher_key(teacher, fingerprint, precision).digest())
+        pca, normalize = built.pca, has_normalize(student)
+        targets = targets.transformed(lambda a: pca.transform(a, normalize))
+    targets = checked_tokens(targets, student, teacher, corpus.train)
+    distill_loss, task_loss = build_losses(config.loss, student, teacher, built.teacher_layers, targets.tokens)
+    data = TrainData(corpus.train + corpus.passages, training_labels(targets), corpus.validation,
+                     targets.validation, sts.dev, sts.train, corpus.validation_passages, targets.validation_passages)
+    work_dir = _work_dir(config, corpus, teacher)
     hand_on(teacher, student)
     outcome = train_student(student, distill_loss, task_loss, data, config.train, work_dir)
     if distill_loss is not None and distill_loss.student_taps is not None:
         distill_loss.student_taps.remove()
     report = build_report(teacher, built, data, sts.dev, sts.test, outcome, config, cache_dir)
+    if config.loss.tokens > 0:
+        report["losses"]["tokens_used"] = targets.tokens is not None
     report["timing"] = {"teacher_embedding_seconds": teacher_seconds, "wall_seconds": time.perf_counter() - start}
     report[HANDOFF] = Handoff(raw_validation, config.student.kind.value, built.teacher_layers).to_dict()
     _save_atomic(student, built.pca, report, out_dir)

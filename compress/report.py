@@ -63,10 +63,14 @@ def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainD
         t_score, s_score = _teacher_sts(teacher, name, pairs, cache_dir), sts_spearman(student, pairs)
         scores["teacher"][name], scores["student"][name] = t_score, s_score
         scores["retention_percent"][name] = 100 * s_score / t_score if t_score else float("nan")
-    val = {}
+    val: dict[str, Any] = {}
     if data.val_sentences:
         emb = student.encode(data.val_sentences, convert_to_numpy=True, show_progress_bar=False)
         val = fidelity(emb, np.asarray(data.val_targets))
+    if data.val_passages and data.val_passage_targets is not None:
+        emb = student.encode(data.val_passages, convert_to_numpy=True, show_progress_bar=False)
+        val["passages"] = {"held_back": len(data.val_passages),
+                           **fidelity(emb, np.asarray(data.val_passage_targets))}
     epochs = config.train.epochs
     return {
         "schema": "st-compress/distill_report/1",
@@ -75,13 +79,13 @@ def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainD
                     "pca": None if built.pca is None
                     else {"explained_variance_ratio": built.pca.explained_variance_ratio}},
         "losses": {k: v for k, v in config.to_dict()["loss"].items() if k in
-                   ("mse", "cosine", "similarity", "task", "hidden", "attention") and v > 0},
+                   ("mse", "cosine", "similarity", "task", "hidden", "attention", "tokens") and v > 0},
         "sts_spearman": scores,
         "validation": {"held_back_sentences": len(data.val_sentences),
                        "targets": "teacher (PCA-reduced)" if built.pca is not None else "teacher", **val},
         "curves": _curves(outcome.log_history),
-        "training": {"sentences": len(data.sentences), "epochs": epochs, "steps": outcome.steps,
-                     "seconds": outcome.seconds,
+        "training": {"sentences": len(data.sentences), "passages": config.data.passages, "epochs": epochs,
+                     "steps": outcome.steps, "seconds": outcome.seconds,
                      "sentences_per_second": (len(data.sentences) * epochs / outcome.seconds
                                               if outcome.seconds else None),
                      "best_checkpoint": outcome.best_checkpoint, "best_metric": outcome.best_metric,

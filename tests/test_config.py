@@ -74,9 +74,10 @@ def test_bad_override_syntax() -> None:
 
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.toml"))
+SHARING = [p for p in CONFIGS if p.name != "full.toml"]  # the full recipe embeds the whole corpus
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SHARING, ids=lambda p: p.name)
 def test_shipped_tiers_share_the_teacher_cache_and_write_their_own_folder(path: Path) -> None:
     recipe, tier = load_config(), load_config(path)
     assert tier.output.dir != recipe.output.dir and tier.output.cache_dir == recipe.output.cache_dir
@@ -87,4 +88,12 @@ def test_shipped_tiers_share_the_teacher_cache_and_write_their_own_folder(path: 
 
 
 def test_configs_are_found() -> None:
-    assert {p.name for p in CONFIGS} >= {"fast.toml", "accurate.toml"}
+    assert {p.name for p in CONFIGS} >= {"fast.toml", "accurate.toml", "full.toml"}
+
+
+def test_the_full_recipe_scales_the_default_up() -> None:
+    recipe, full = load_config(), load_config(Path(__file__).parents[1] / "configs" / "full.toml")
+    assert full.data.max_sentences is None and full.data.passages > 0 and full.train.epochs > recipe.train.epochs
+    assert (full.teacher.model, full.teacher.max_seq_length, full.student) == (
+        recipe.teacher.model, recipe.teacher.max_seq_length, recipe.student)
+    assert full.output.dir != recipe.output.dir and full.output.cache_dir == recipe.output.cache_dir

@@ -101,3 +101,23 @@ def test_the_report_hands_later_stages_what_they_need(tiny_config_toml: Path, tm
 
     monkeypatch.setattr(stage, "load_corpus", no_corpus)
     assert stage.heldback_sentences(config, result.student_dir) == corpus.validation
+
+
+def test_passages_are_embedded_at_their_own_length_beside_the_sentence_cache(tiny_config_toml: Path) -> None:
+    from compress.data import corpus_of
+
+    config = load_config(tiny_config_toml, ["data.max_sentences=150", "data.passages=12", "data.validation_passages=4",
+                                            "data.passage_words=[15, 40]", "data.passage_max_tokens=64"])
+    result = distill(config, Path(config.output.dir))
+    report = result.report
+    assert report["training"]["passages"] == 12 and report["training"]["sentences"] == 130 + 12
+    passages = report["validation"]["passages"]
+    assert passages["held_back"] == 4 and -1 <= passages["cosine"] <= 1
+    metas = [json.loads(p.read_text()) for p in Path(config.output.cache_dir).glob("teacher/*/meta.json")]
+    by_length = {m["key"]["max_seq_length"]: m for m in metas}
+    assert set(by_length) == {config.teacher.max_seq_length, 64}
+    corpus = corpus_of(config.data)
+    assert by_length[64]["shape"][0] == 16 and by_length[64]["key"]["corpus"] == corpus.passage_fingerprint()
+    # the sentence cache is the one a run without passages uses
+    assert by_length[config.teacher.max_seq_length]["key"]["corpus"] == corpus.fingerprint()
+    assert by_length[config.teacher.max_seq_length]["shape"][0] == 150

@@ -5,30 +5,58 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from compress.config import DataConfig
+from compress.data.passages import build_passages
 from compress.data.text import base_suffix, json_lines, numbered_lines
 from compress.errors import CompressError
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """Training sentences and a held-back validation slice, disjoint."""
+    """Training sentences and a held-back validation slice, disjoint; optional passages (several sentences joined,
+    ``compress.data.passages``) for training and held back, made of sentences outside both sentence slices."""
 
     train: list[str]
     validation: list[str]
+    passages: list[str] = field(default_factory=list)
+    validation_passages: list[str] = field(default_factory=list)
 
     @property
     def all(self) -> list[str]:
         return self.train + self.validation
 
+    @property
+    def all_passages(self) -> list[str]:
+        return self.passages + self.validation_passages
+
     def fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        for sentence in self.all:
-            digest.update(sentence.encode("utf-8") + b"\n")
-        return digest.hexdigest()
+        """Of the sentences only: passages are cached apart (``passage_fingerprint``), so adding them keeps the
+        sentence cache."""
+        return _fingerprint(self.all)
+
+    def passage_fingerprint(self) -> str:
+        return _fingerprint(self.all_passages)
+
+
+def _fingerprint(texts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class PassagePlan:
+    """How many passages to build (training, held back) and their length in words."""
+
+    count: int = 0
+    validation: int = 0
+    min_words: int = 40
+    max_words: int = 180
 
 
 def _from_delimited(path: Path, column: str, delimiter: str) -> Iterator[tuple[int, str]]:
@@ -85,12 +113,16 @@ def read_sentences(path: Path, column: str = "sentence") -> list[str]:
 
 
 def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None = None,
-                validation: int = 0, seed: int = 42) -> Corpus:
-    """Read the corpus, sample ``max_sentences`` with ``seed`` (kept in file order) and hold back a slice."""
+                validation: int = 0, seed: int = 42, passages: PassagePlan | None = None) -> Corpus:
+    """Read the corpus, sample ``max_sentences`` with ``seed`` (kept in file order) and hold back a slice; build
+    ``passages`` from the sentences outside the sample (from the training slice when the sample is the whole file)."""
     sentences = read_sentences(path, column)
     rng = random.Random(seed)
+    rest: list[str] = []
     if max_sentences is not None and len(sentences) > max_sentences:
         keep = sorted(rng.sample(range(len(sentences)), max_sentences))
+        kept = set(keep)
+        rest = [s for i, s in enumerate(sentences) if i not in kept] if passages and passages.count else []
         sentences = [sentences[i] for i in keep]
     if validation >= len(sentences):
         raise CompressError(f"{path}: {len(sentences)} sentences cannot hold back {validation} for validation",
@@ -98,4 +130,16 @@ def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None 
     held = set(rng.sample(range(len(sentences)), validation))
     train = [s for i, s in enumerate(sentences) if i not in held]
     val = [s for i, s in enumerate(sentences) if i in held]
-    return Corpus(train=train, validation=val)
+    if not passages or not passages.count:
+        return Corpus(train=train, validation=val)
+    # a generator of its own: the sentence sample stays the same with or without passages
+    built = build_passages(rest or train, passages.count + passages.validation, passages.min_words,
+                           passages.max_words, random.Random(f"{seed}-passages"))
+    return Corpus(train, val, built[:passages.count], built[passages.count:])
+
+
+def corpus_of(data: DataConfig) -> Corpus:
+    """The corpus the ``[data]`` section describes: the sentence sample, the held-back slice and the passages."""
+    plan = PassagePlan(data.passages, data.validation_passages, data.passage_words[0], data.passage_words[1])
+    return load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed,
+                       plan if data.passages else None)

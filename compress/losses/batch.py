@@ -16,6 +16,9 @@ class DistillBatch:
     teacher_hidden: list[Tensor] = field(default_factory=list)
     student_qkv: list[dict[str, Tensor]] = field(default_factory=list)  # per layer {"query","key","value"}
     teacher_qkv: list[dict[str, Tensor]] = field(default_factory=list)
+    student_tokens: Tensor | None = None  # (batch, seq, dim) projected student token states (loss.tokens)
+    teacher_tokens: Tensor | None = None  # (batch, seq, dim) the teacher's cached states at the same positions
+    token_mask: Tensor | None = None  # (batch, seq) 1 where both are there and aligned
 
     def mask(self) -> Tensor:
         """The attention mask; layer losses need one (validation keeps them off static students)."""

@@ -14,11 +14,14 @@ from compress.losses.distill import DistillLoss, WeightedLoss
 from compress.losses.hidden import HiddenStateLoss, default_layer_map
 from compress.losses.mse import MSEDistillLoss
 from compress.losses.similarity import SimilarityKLLoss
+from compress.losses.tokens import TokenStateLoss
 from compress.models import backbone
 from compress.students.pruned import find_layer_list
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from compress.token_cache import TokenTargets
 
 
 def _check_shared_tokenizer(student: SentenceTransformer, teacher: SentenceTransformer) -> None:
@@ -57,9 +60,11 @@ def _internal_losses(config: LossConfig, student: SentenceTransformer, teacher: 
 
 
 def build_losses(config: LossConfig, student: SentenceTransformer, teacher: SentenceTransformer,
-                 kept_layers: list[int] | None = None) -> tuple[DistillLoss | None, nn.Module | None]:
+                 kept_layers: list[int] | None = None,
+                 token_targets: TokenTargets | None = None) -> tuple[DistillLoss | None, nn.Module | None]:
     """The distillation loss (None when only the task loss is on) and the weighted task loss (or None).
-    ``kept_layers``: for a pruned student, the teacher layer each of its blocks was copied from."""
+    ``kept_layers``: for a pruned student, the teacher layer each of its blocks was copied from.
+    ``token_targets``: the teacher's cached token states (``loss.tokens``; None: that term is off)."""
     components: dict[str, tuple[float, nn.Module]] = {}
     if config.mse > 0:
         components["mse"] = (config.mse, MSEDistillLoss())
@@ -69,8 +74,11 @@ def build_losses(config: LossConfig, student: SentenceTransformer, teacher: Sent
         components["similarity"] = (config.similarity, SimilarityKLLoss(config.temperature, config.temperature_end))
     if config.hidden > 0 or config.attention > 0:
         components.update(_internal_losses(config, student, teacher, kept_layers))
+    if config.tokens > 0 and token_targets is not None:
+        components["tokens"] = (config.tokens, TokenStateLoss())
     needs_teacher = "hidden" in components or "attention" in components
-    distill = DistillLoss(student, components, teacher if needs_teacher else None) if components else None
+    distill = (DistillLoss(student, components, teacher if needs_teacher else None, token_targets)
+               if components else None)
     task = None
     if config.task > 0:
         from sentence_transformers.losses import CoSENTLoss

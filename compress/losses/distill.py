@@ -2,7 +2,9 @@
 
 The distillation dataset has one text column and a ``label`` column holding the teacher (target)
 embedding. Hidden-state and attention losses need the teacher's internals, so the frozen teacher runs on
-the same token ids inside the loss (student and teacher must share a tokenizer for them).
+the same token ids inside the loss (student and teacher must share a tokenizer for them). The token loss reads
+the teacher's cached token states instead: then the label's last value is the row's index in that cache (-1: a
+row without token targets, such as a passage).
 """
 
 from __future__ import annotations
@@ -15,19 +17,24 @@ from torch import Tensor, nn
 
 from compress.losses.batch import DistillBatch
 from compress.losses.taps import LayerTaps
+from compress.losses.tokens import token_projection
 from compress.models import backbone
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from compress.token_cache import TokenTargets
 
 INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 class DistillLoss(nn.Module):
     def __init__(self, model: SentenceTransformer, components: dict[str, tuple[float, nn.Module]],
-                 teacher: SentenceTransformer | None = None) -> None:
+                 teacher: SentenceTransformer | None = None, token_targets: TokenTargets | None = None) -> None:
         super().__init__()
         self.model = model
+        self.token_targets = token_targets if "tokens" in components else None
+        self.project = token_projection(model)
         self.components = nn.ModuleDict({name: module for name, (_, module) in components.items()})
         self.weights = {name: weight for name, (weight, _) in components.items()}
         needs_hidden = "hidden" in components
@@ -51,12 +58,18 @@ class DistillLoss(nn.Module):
         if self.student_taps is not None:
             self.student_taps.active = True
         try:
-            student = self.model(features)["sentence_embedding"]
+            out = self.model(features)
         finally:
             if self.student_taps is not None:
                 self.student_taps.active = False
+        student = out["sentence_embedding"]
+        rows = labels[:, -1] if self.token_targets is not None else None
+        labels = labels[:, :-1] if rows is not None else labels
         batch = DistillBatch(student=student, teacher=labels.to(student.dtype),
                              attention_mask=inputs.get("attention_mask"))
+        if rows is not None:
+            batch.student_tokens = self.project(out["token_embeddings"])
+            batch.teacher_tokens, batch.token_mask = self._teacher_tokens(rows, out["attention_mask"])
         if self.student_taps is not None and self.teacher_taps is not None and self.teacher is not None:
             self.teacher_taps.active = True
             try:
@@ -67,6 +80,26 @@ class DistillLoss(nn.Module):
             batch.student_hidden, batch.teacher_hidden = self.student_taps.hidden, self.teacher_taps.hidden
             batch.student_qkv, batch.teacher_qkv = self.student_taps.qkv, self.teacher_taps.qkv
         return {name: self.weights[name] * module(batch) for name, module in self.components.items()}
+
+
+    def _teacher_tokens(self, rows: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        """The cached teacher states of each row, padded to the student's length, and where they align."""
+        if self.token_targets is None:
+            raise ValueError("no token targets")
+        batch, length = mask.shape
+        dim = self.token_targets.pooled.shape[1]
+        teacher = torch.zeros(batch, length, dim, dtype=torch.float32)
+        aligned = torch.zeros(batch, length, dtype=torch.float32)
+        for row, index in enumerate(rows.round().long().tolist()):
+            n_student = int(mask[row].sum())
+            if index < 0:
+                continue
+            states = self.token_targets.tokens(index)
+            if len(states) != n_student:  # split or cut apart: no position-wise target
+                continue
+            teacher[row, :n_student] = torch.from_numpy(states.astype("float32"))
+            aligned[row, :n_student] = 1.0
+        return teacher.to(mask.device), aligned.to(mask.device)
 
 
 class WeightedLoss(nn.Module):

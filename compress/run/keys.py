@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.config import Config
+from compress.config import PASSAGE_KEYS, Config
 from compress.gates import BENCH_GATE_KEYS
 from compress.models import resolve_model
 from compress.preflight import check_input_file
@@ -81,10 +81,11 @@ def host() -> dict[str, Any]:
 
 
 def stage_keys(config: Config) -> StageKeys:
-    c = config.to_dict()
+    c = config.key_dict()
     data = c["data"]
     sample = {"corpus": file_sha(data["corpus"], "data.corpus"),
-              **{k: data[k] for k in ("column", "max_sentences", "validation_sentences", "seed")}}
+              **{k: data[k] for k in ("column", "max_sentences", "validation_sentences", "seed")},
+              **{k: data[k] for k in PASSAGE_KEYS if k in data}}
     sts = {name: file_sha(data[name], f"data.{name}") for name in ("sts_dev", "sts_test")}
     sts_train = file_sha(data["sts_train"], "data.sts_train") if config.loss.task > 0 else None
     teacher = {**{k: v for k, v in c["teacher"].items() if k != "prompts"},

@@ -44,7 +44,7 @@ def check_run_out_dir(out_dir: Path) -> None:
 def preflight(config: Config, out_dir: Path) -> None:
     """Every path, data file and layer index, before anything is written: a bad one is exit 2 in seconds."""
     from compress.bench.stage import check_profiles
-    from compress.data import load_corpus, load_sts
+    from compress.data import corpus_of, load_sts
     from compress.preflight import check_config_inputs, check_output_dir
 
     check_run_out_dir(out_dir)
@@ -53,7 +53,7 @@ def preflight(config: Config, out_dir: Path) -> None:
     check_config_inputs(config)
     check_profiles(config, [t.value for t in config.export.targets])
     data = config.data
-    load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    corpus_of(data)
     for path in {data.sts_dev, data.sts_test, data.sts_train if config.loss.task > 0 else None} - {None}:
         load_sts(Path(str(path)))
 

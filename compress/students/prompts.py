@@ -37,7 +37,10 @@ def prompted(corpus: Corpus, prefixes: list[str]) -> Corpus:
         return [prefixes[(start + i) % len(prefixes)] + s for i, s in enumerate(sentences)]
 
     log.info("distilling with the teacher's prompts %s, one per sentence in turn", prefixes)
-    return Corpus(apply(corpus.train, 0), apply(corpus.validation, len(corpus.train)))
+    n_sentences = len(corpus.all)
+    return Corpus(apply(corpus.train, 0), apply(corpus.validation, len(corpus.train)),
+                  apply(corpus.passages, n_sentences), apply(corpus.validation_passages,
+                                                             n_sentences + len(corpus.passages)))
 
 
 def hand_on(teacher: SentenceTransformer, student: SentenceTransformer) -> None:

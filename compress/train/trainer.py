@@ -43,6 +43,8 @@ class TrainData:
     val_targets: np.ndarray
     sts_dev: StsPairs | None = None
     sts_train: StsPairs | None = None
+    val_passages: list[str] | None = None  # held-back passages: reported (validation.passages), not for selection
+    val_passage_targets: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

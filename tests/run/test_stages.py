@@ -30,6 +30,17 @@ def test_a_change_reruns_its_stage_and_the_ones_after(tiny_config_toml: Path) ->
     assert keys_with(tiny_config_toml, "bench.max_size_mb=1.0", "bench.min_retention=99.0") == base  # gates
 
 
+def test_passages_and_token_targets_are_keyed_only_when_on(tiny_config_toml: Path) -> None:
+    base = keys_with(tiny_config_toml)
+    # off: the keys a recipe had before these settings existed
+    assert keys_with(tiny_config_toml, "data.passage_words=[10, 20]", "data.passage_max_tokens=64") == base
+    assert keys_with(tiny_config_toml, "loss.tokens=0") == base
+    passages = keys_with(tiny_config_toml, "data.passages=10")
+    assert all(a != b for a, b in zip(passages, base, strict=True))
+    assert keys_with(tiny_config_toml, "data.passages=10", "data.passage_max_tokens=64")[0] != passages[0]
+    assert keys_with(tiny_config_toml, "loss.tokens=0.5")[0] != base[0]
+
+
 def test_corpus_bytes_are_part_of_every_key(tiny_config_toml: Path, tmp_path: Path, corpus_file: Path) -> None:
     copy = tmp_path / "corpus-copy.txt"
     copy.write_text(corpus_file.read_text())

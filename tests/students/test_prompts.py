@@ -24,6 +24,9 @@ def test_each_sentence_gets_one_prompt_in_turn() -> None:
     assert chosen(Prompts(), None) == []  # a teacher without prompts: the corpus as it is
     corpus = prompted(Corpus(["a", "b", "c"], ["d"]), ["query: ", "passage: "])
     assert corpus.train == ["query: a", "passage: b", "query: c"] and corpus.validation == ["passage: d"]
+    with_passages = prompted(Corpus(["a"], ["b"], ["p q", "r s"], ["t u"]), ["query: ", "passage: "])
+    assert with_passages.passages == ["query: p q", "passage: r s"] and with_passages.validation_passages == [
+        "query: t u"]
 
 
 def test_prompt_names_are_checked(tmp_path: Path) -> None:

@@ -1,0 +1,213 @@
+"""Documents and longer inputs: distillation recipes compared on what users embed beyond sentences.
+
+Each variant runs the package's own distill stage (`compress.distill.distill`) on the default recipe with a few
+config overrides, then measures the PyTorch student (fp32) on: STS-B dev, held-back corpus sentences and held-back
+passages (cosine to the teacher), and the shared retrieval sets (nDCG@10 of the student alone, and of its queries
+against the teacher's document index, with the cosine to the teacher on documents and queries). STS-B test is not
+measured here (it is reported once, for the final recipe, by `compress run`). The teacher's retrieval embeddings
+come from the benchmark cache (`<cache>/embeddings`, computed once).
+
+Reproduce (repo root, after scripts/setup.sh; the sentence cache of the default recipe is reused, passages are
+embedded once):
+    .venv/bin/python benchmarks/documents.py --data ../shared/data --variants sentences passages --epochs 0.5
+    .venv/bin/python benchmarks/documents.py --reference runs/default-student   # a trained student folder
+    .venv/bin/python benchmarks/documents.py --variants '10k: tokens' '10k: sentences'   # token-level targets
+
+Rows of earlier invocations are kept (by name) and rewritten beside the new ones in
+benchmarks/results/documents.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compress.bench.report import machine_info, machine_line
+from compress.bench.retrieval.cache import encoded_paths, model_fingerprint
+from compress.bench.retrieval.evaluate import NDCG, load, mean_cosine, score
+from compress.config import Config, SearchKind, load_config
+from compress.data import corpus_of
+from compress.data.beir import RetrievalSet, load_beir
+from compress.distill import distill
+from compress.io import write_json_atomic, write_text_atomic
+from compress.metrics import fidelity
+from compress.models import load_sentence_transformer, resolve_model
+from compress.targets import teacher_targets
+from export.artifact.prompts import Prompts
+
+RESULTS = Path(__file__).parent / "results"
+SETS = ("cacm", "npl")
+PASSAGES = ["data.passages=2000", "data.validation_passages=200"]
+VARIANTS: dict[str, list[str]] = {
+    "sentences": [],
+    "passages": PASSAGES,
+    "passages+similarity": [*PASSAGES, "loss.similarity=1.0"],
+    # token-level targets cost a teacher pass of their own: measured on a 10k-sentence sample, 2 epochs
+    "10k: tokens": ["data.max_sentences=10000", "train.epochs=2", "loss.tokens=1.0"],
+    "10k: sentences": ["data.max_sentences=10000", "train.epochs=2"],
+    "10k: tokens 0.1": ["data.max_sentences=10000", "train.epochs=2", "loss.tokens=0.1"],
+    "10k: similarity": ["data.max_sentences=10000", "train.epochs=2", "loss.similarity=1.0"],
+}
+
+
+def _embed(model: Any, texts: list[str]) -> np.ndarray:
+    return np.asarray(model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False))
+
+
+def _teacher_index(teacher: str, rset: RetrievalSet, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The teacher's query and document embeddings of ``rset`` from the benchmark cache (computed when missing)."""
+    encoded = encoded_paths(model_fingerprint(resolve_model(teacher), None), rset, Prompts(), cache / "embeddings")
+    if encoded.missing():
+        model = load_sentence_transformer(teacher)
+        for path, texts in ((encoded.queries, rset.queries), (encoded.docs, rset.docs)):
+            if not path.exists():
+                np.save(path, _embed(model, texts))
+    return load(encoded)
+
+
+def retrieval(student_dir: Path, teacher: str, data: Path, cache: Path) -> dict[str, Any]:
+    """Per set: the student's nDCG@10 and retention, its queries on the teacher's index, cosines to the teacher."""
+    student = load_sentence_transformer(str(student_dir))
+    out: dict[str, Any] = {}
+    for name in SETS:
+        rset = load_beir(data / "retrieval" / name, name)
+        t_queries, t_docs = _teacher_index(teacher, rset, cache)
+        start = time.perf_counter()
+        s_queries, s_docs = _embed(student, rset.queries), _embed(student, rset.docs)
+        seconds = time.perf_counter() - start
+        reference = score(t_queries, t_docs, rset, SearchKind.EXACT)[NDCG]
+        alone = score(s_queries, s_docs, rset, SearchKind.EXACT)[NDCG]
+        index = score(s_queries, t_docs, rset, SearchKind.EXACT)[NDCG]
+        out[name] = {"teacher_ndcg@10": reference, "ndcg@10": alone, "retention": 100 * alone / reference,
+                     "index_ndcg@10": index, "index_retention": 100 * index / reference,
+                     "doc_cosine": mean_cosine(s_docs, t_docs), "query_cosine": mean_cosine(s_queries, t_queries),
+                     "embed_seconds": seconds}
+    return out
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    data: Path
+    cache: Path
+    teacher: str
+    passages: tuple[list[str], np.ndarray]  # held-back passages and the teacher's embeddings of them
+
+
+def held_back_passages(config: Config) -> tuple[list[str], np.ndarray]:
+    """The held-back passages of the passage recipe and their teacher targets (through the distill stage's cache),
+    so that every variant, with passages or without, is measured on the same ones."""
+    corpus = corpus_of(config.data)
+    teacher = load_sentence_transformer(config.teacher.model)
+    if config.teacher.max_seq_length:
+        teacher.max_seq_length = config.teacher.max_seq_length
+    return corpus.validation_passages, teacher_targets(teacher, corpus, config).validation_passages
+
+
+def row(name: str, overrides: list[str], student_dir: Path, report: dict[str, Any],
+        evaluation: Evaluation) -> dict[str, Any]:
+    validation, training = report["validation"], report["training"]
+    sets = retrieval(student_dir, evaluation.teacher, evaluation.data, evaluation.cache)
+    texts, targets = evaluation.passages
+    student = load_sentence_transformer(str(student_dir))
+    passage = fidelity(_embed(student, texts), targets)
+    return {"variant": name, "overrides": overrides, "student": str(student_dir),
+            "sts_dev": report["sts_spearman"]["student"].get("sts_dev"),
+            "teacher_sts_dev": report["sts_spearman"]["teacher"].get("sts_dev"),
+            "heldback_cosine": validation.get("cosine"),
+            "passage_cosine": passage["cosine"], "passage_cosine_p5": passage["cosine_p5"],
+            "train_items": training["sentences"], "passages": training.get("passages", 0),
+            "epochs": training["epochs"], "train_seconds": training["seconds"],
+            "teacher_seconds": (report.get("timing") or {}).get("teacher_embedding_seconds"),
+            "retrieval": sets,
+            "mean_retention": float(np.mean([s["retention"] for s in sets.values()])),
+            "mean_index_retention": float(np.mean([s["index_retention"] for s in sets.values()]))}
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    lines = ["# Documents: distillation recipes on longer inputs and retrieval", "",
+             "Commands (each adds or replaces its rows):", "", *[f"    {c}" for c in doc["commands"]], "",
+             machine_line(doc["machine"]), "",
+             "PyTorch students (fp32). STS-B dev x100; cosines to the teacher on 1,000 held-back corpus sentences and "
+             "on held-back passages (corpus sentences joined, 40-180 words); nDCG@10 x100 on the shared retrieval "
+             "sets as % of the teacher's (alone: the student's queries and documents; index: its queries against the "
+             "teacher's documents). Minutes: the teacher's embedding pass (0 when cached) and training, here. Rows "
+             "named `10k: ...` sample 10,000 corpus sentences (another held-back slice: compare them with each "
+             "other). CACM has 52 queries and NPL 93: a difference of a few points of nDCG@10 on one set is "
+             "within the noise of which queries happen to move.", "",
+             "| variant | epochs | passages | STS-B dev | sent cos | passage cos | "
+             + " | ".join(f"{s} alone % | {s} index % | {s} doc cos" for s in SETS)
+             + " | mean alone % | mean index % | teacher min | train min |",
+             "|---|---:|---:|---:|---:|---:|" + "---:|" * (3 * len(SETS) + 4)]
+    for r in doc["results"]:
+        sets = " | ".join(f"{_num(r['retrieval'][s]['retention'], 1)} | {_num(r['retrieval'][s]['index_retention'], 1)}"
+                          f" | {_num(r['retrieval'][s]['doc_cosine'], 3)}" for s in SETS)
+        lines.append(f"| {r['variant']} | {_num(r['epochs'], 1)} | {r['passages']} | {_num(r['sts_dev'])} | "
+                     f"{_num(r['heldback_cosine'], 4)} | {_num(r['passage_cosine'], 4)} | {sets} | "
+                     f"{_num(r['mean_retention'], 1)} | {_num(r['mean_index_retention'], 1)} | "
+                     f"{_num((r['teacher_seconds'] or 0) / 60, 1)} | {_num(r['train_seconds'] / 60, 1)} |")
+    first = doc["results"][0]["retrieval"] if doc["results"] else {}
+    if first:
+        lines += ["", "Teacher nDCG@10: " + ", ".join(f"{s} {first[s]['teacher_ndcg@10']:.2f}" for s in SETS) + "."]
+    lines += ["", "Overrides per variant: " + "; ".join(
+        f"{r['variant']}: {' '.join(r['overrides']) or '(the default recipe)'}" for r in doc["results"]) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="../shared/data")
+    parser.add_argument("--variants", nargs="*", default=[], choices=list(VARIANTS))
+    parser.add_argument("--epochs", type=float, default=0.5, help="train.epochs of every variant")
+    parser.add_argument("--reference", nargs="*", default=[], help="trained student folders to measure as they are")
+    parser.add_argument("--work", default="runs/documents")
+    parser.add_argument("--cache", default=".cache/st-compress")
+    parser.add_argument("--render", action="store_true", help="only rewrite the Markdown from the saved JSON")
+    args = parser.parse_args()
+    if args.render:
+        write_text_atomic(RESULTS / "documents.md", markdown(json.loads((RESULTS / "documents.json").read_text())))
+        return
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    data, cache = Path(args.data), Path(args.cache)
+    base = [f"data.corpus='{data}/corpus/sentences.txt.gz'", f"data.sts_dev='{data}/stsb/dev.csv'",
+            f"data.sts_test='{data}/stsb/test.csv'", f"output.cache_dir='{cache}'", f"train.epochs={args.epochs}"]
+    path = RESULTS / "documents.json"
+    before = json.loads(path.read_text()) if path.exists() else {}
+    earlier = before.get("results", [])
+    command = "python benchmarks/documents.py " + shlex.join(sys.argv[1:])
+    done: list[dict[str, Any]] = []
+    teacher = load_config(None, base).teacher.model
+    passages = held_back_passages(load_config(None, base + PASSAGES))
+    jobs: list[tuple[str, list[str], Path | None]] = [(name, VARIANTS[name], None) for name in args.variants]
+    jobs += [(f"reference: {Path(folder).name}", [], Path(folder)) for folder in args.reference]
+    for name, overrides, folder in jobs:  # rows are written after each one: a long run keeps what it finished
+        if folder is None:
+            result = distill(load_config(None, base + overrides), Path(args.work) / name)
+            folder, report = result.student_dir, result.report
+        else:
+            report = json.loads((folder / "distill_report.json").read_text())
+        done.append(row(name, overrides, folder, report, Evaluation(data, cache, teacher, passages)))
+        print(json.dumps(done[-1]), flush=True)
+        names = {r["variant"] for r in done}
+        commands = [c for c in before.get("commands", []) if c != command] + [command]
+        doc = {"commands": commands, "machine": machine_info(),
+               "results": [r for r in earlier if r["variant"] not in names] + done}
+        write_json_atomic(path, doc)
+        write_text_atomic(RESULTS / "documents.md", markdown(doc))
+
+
+if __name__ == "__main__":
+    main()

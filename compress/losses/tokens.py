@@ -1,0 +1,42 @@
+"""Token-level targets: each of the student's final token states, through its own projection, to the teacher's
+state at the same position (cached, ``compress.token_cache``): about 22 targets per corpus sentence instead of one.
+
+Student and teacher must split text into the same word pieces (all-MiniLM-L6-v2 and all-mpnet-base-v2 do, apart
+from the names of the special tokens); a row whose token counts differ (a text the two tokenizers split apart, or
+one truncated at different lengths) is left out of this term and keeps its sentence target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from compress.losses.batch import DistillBatch
+
+
+class TokenStateLoss(nn.Module):
+    """The sentence MSE's form, per aligned token: the mean squared error between the unit-length projected student
+    state and the unit-length teacher state, (2 - 2 cos) / dim. Unit length because only directions matter (the
+    sentence embedding is the normalized mean of these states); the same units as ``loss.mse`` on normalized
+    embeddings, so ``loss.tokens = 1`` weighs a token as the sentence term weighs a sentence."""
+
+    def forward(self, batch: DistillBatch) -> Tensor:
+        if batch.student_tokens is None or batch.teacher_tokens is None or batch.token_mask is None:
+            raise ValueError("the token loss needs token states of student and teacher")
+        cos = F.cosine_similarity(batch.student_tokens, batch.teacher_tokens.to(batch.student_tokens.dtype), dim=-1)
+        mask = batch.token_mask.to(cos.dtype)
+        per_token = (2 - 2 * cos) / batch.student_tokens.shape[-1]
+        return (per_token * mask).sum() / mask.sum().clamp(min=1)
+
+
+def token_projection(student: nn.Module) -> Callable[[Tensor], Tensor]:
+    """What maps the student's token states into the teacher's space: its Dense layer after pooling (pooling is a
+    mean, so projecting each token then pooling equals pooling then projecting), else nothing."""
+    from sentence_transformers.sentence_transformer.modules import Dense
+
+    dense = next((m for m in student.modules() if isinstance(m, Dense)), None)
+    if dense is None:
+        return lambda states: states
+    return lambda states: dense.activation_function(dense.linear(states))

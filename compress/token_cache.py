@@ -1,0 +1,171 @@
+"""The teacher's final token states beside its sentence embeddings: token-level targets, cached once.
+
+A mean-pooling teacher's sentence embedding is the (normalized) mean of its final token states; those states give
+one target per token (about 22 per corpus sentence) for the price of the same forward pass. Layout of
+``<cache_dir>/teacher-tokens/<key>/``, one group of files per chunk of texts, each written to a temporary name and
+renamed (``lengths-NNNNN.npy`` last: its presence marks the chunk complete), so a killed run resumes at the first
+incomplete chunk:
+
+- ``pooled-NNNNN.npy``: (texts, dim) float32, the teacher's sentence embeddings (the sentence-level targets);
+- ``tokens-NNNNN.npy``: (tokens, dim) float16, the final token states of the chunk's texts, concatenated
+  (special tokens included, as the teacher's mean pooling includes them);
+- ``lengths-NNNNN.npy``: (texts,) int32, tokens per text.
+
+``meta.json`` (written last) says the cache is complete. The key is the sentence cache's plus ``tokens`` and the
+storage dtype, so a sentences-only run and a token run never read each other's files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from compress.cache import CacheKey, teacher_key
+from compress.config import Precision
+from compress.faults import crash_point
+from compress.io import write_json_atomic
+from compress.precision import autocast, resolve
+from compress.progress import progress_bar
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+# a batch of texts -> (pooled (n, dim) float32, each text's token states (len_i, dim))
+TokenEncodeFn = Callable[[list[str]], tuple[np.ndarray, list[np.ndarray]]]
+TOKEN_DTYPE = "float16"
+
+
+def token_key(sentence_key: CacheKey) -> str:
+    blob = json.dumps({**sentence_key.__dict__, "tokens": True, "dtype": TOKEN_DTYPE}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class TokenTargets:
+    """The cached pooled embeddings and token states of ``len(self)`` texts; token rows are memory-mapped."""
+
+    pooled: np.ndarray  # (texts, dim) float32
+    chunks: list[np.ndarray]  # per chunk: (tokens, dim) float16 rows
+    chunk_of: np.ndarray  # (texts,) the chunk holding each text's rows
+    begin: np.ndarray  # (texts,) first row of each text within its chunk
+    end: np.ndarray  # (texts,) one past its last row
+
+    def __len__(self) -> int:
+        return len(self.pooled)
+
+    def tokens(self, index: int) -> np.ndarray:
+        """The token states of text ``index``: (length, dim) float16."""
+        return self.chunks[int(self.chunk_of[index])][int(self.begin[index]):int(self.end[index])]
+
+
+def _paths(folder: Path, chunk: int) -> tuple[Path, Path, Path]:
+    return (folder / f"pooled-{chunk:05d}.npy", folder / f"tokens-{chunk:05d}.npy",
+            folder / f"lengths-{chunk:05d}.npy")
+
+
+def _open(folder: Path, n_chunks: int) -> TokenTargets:
+    pooled, chunks, chunk_of, begin, end = [], [], [], [], []
+    for chunk in range(n_chunks):
+        p_path, t_path, l_path = _paths(folder, chunk)
+        stops = np.cumsum(np.load(l_path, allow_pickle=False).astype(np.int64))
+        pooled.append(np.load(p_path, allow_pickle=False))
+        chunks.append(np.load(t_path, mmap_mode="r", allow_pickle=False))
+        chunk_of.append(np.full(len(stops), chunk, dtype=np.int32))
+        begin.append(np.concatenate([[0], stops[:-1]]).astype(np.int64))
+        end.append(stops)
+    return TokenTargets(np.concatenate(pooled), chunks, np.concatenate(chunk_of), np.concatenate(begin),
+                        np.concatenate(end))
+
+
+def finished_token_targets(key: CacheKey, cache_dir: Path) -> TokenTargets | None:
+    """A complete token cache for ``key``, if there is one: it holds the sentence targets too."""
+    folder = cache_dir / "teacher-tokens" / token_key(key)
+    meta = folder / "meta.json"
+    return _open(folder, int(json.loads(meta.read_text())["chunks"])) if meta.exists() else None
+
+
+def cached_token_targets(texts: Sequence[str], encode: TokenEncodeFn, key: CacheKey, cache_dir: Path,
+                         chunk_size: int = 1024, show_progress: bool = True) -> TokenTargets:
+    """Pooled embeddings and token states of ``texts``, computing only the chunks not yet on disk."""
+    folder = cache_dir / "teacher-tokens" / token_key(key)
+    n_chunks = (len(texts) + chunk_size - 1) // chunk_size
+    if (folder / "meta.json").exists():
+        log.info("teacher token states: reusing cache %s", folder)
+        return _open(folder, n_chunks)
+    folder.mkdir(parents=True, exist_ok=True)
+    done = next((c for c in range(n_chunks) if not _paths(folder, c)[2].exists()), n_chunks)
+    if done:
+        log.info("teacher token states: resuming at chunk %d of %d", done + 1, n_chunks)
+    bar = progress_bar(total=len(texts), desc="teacher token states", enabled=show_progress,
+                       initial=min(done * chunk_size, len(texts)))
+    for chunk in range(done, n_chunks):
+        start, stop = chunk * chunk_size, min((chunk + 1) * chunk_size, len(texts))
+        pooled, tokens = encode(list(texts[start:stop]))
+        p_path, t_path, l_path = _paths(folder, chunk)
+        _save_atomic(p_path, np.asarray(pooled, dtype=np.float32))
+        _save_atomic(t_path, np.concatenate(tokens).astype(np.float16))
+        _save_atomic(l_path, np.asarray([len(t) for t in tokens], dtype=np.int32))
+        crash_point("teacher-token-chunk")
+        bar.update(stop - start)
+    bar.close()
+    write_json_atomic(folder / "meta.json", {"texts": len(texts), "chunks": n_chunks, "chunk_size": chunk_size,
+                                             "dtype": TOKEN_DTYPE, "key": key.__dict__})
+    return _open(folder, n_chunks)
+
+
+def teacher_token_targets(model: SentenceTransformer, texts: Sequence[str], corpus_fingerprint: str,
+                          cache_dir: Path, batch_size: int, chunk_size: int, show_progress: bool,
+                          precision: Precision) -> TokenTargets:
+    """One teacher pass for both targets: its sentence embeddings and its final token states (the cache key is
+    the sentence cache's, marked ``tokens``)."""
+    device_type = model.device.type
+    precision = resolve(precision, device_type)
+    key = teacher_key(model, corpus_fingerprint, precision)
+    log.info("teacher embeddings and token states: %s on %s", precision.value, device_type)
+
+    def encode(batch: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        pooled: list[np.ndarray] = [np.empty(0)] * len(batch)
+        tokens: list[np.ndarray] = [np.empty(0)] * len(batch)
+        order = sorted(range(len(batch)), key=lambda i: len(batch[i]))  # similar lengths: less padding
+        for start in range(0, len(batch), batch_size):
+            rows = order[start:start + batch_size]
+            for row, (vector, states) in zip(rows, _forward(model, [batch[i] for i in rows], precision),
+                                             strict=True):
+                pooled[row], tokens[row] = vector, states
+        return np.stack(pooled), tokens
+
+    return cached_token_targets(texts, encode, key, cache_dir, chunk_size, show_progress)
+
+
+def _forward(model: SentenceTransformer, texts: list[str], precision: Precision) -> list[tuple[np.ndarray,
+                                                                                                np.ndarray]]:
+    """Each text's sentence embedding (the model's output) and its unpadded final token states."""
+    import torch
+
+    features = model.preprocess(list(texts))
+    features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+    with torch.no_grad(), autocast(precision, model.device.type):
+        out = model(features)
+    lengths = out["attention_mask"].sum(dim=1).tolist()
+    vectors = out["sentence_embedding"].float().cpu().numpy()
+    states = out["token_embeddings"].float().cpu().numpy()
+    return [(vectors[i], states[i, :int(n)]) for i, n in enumerate(lengths)]
