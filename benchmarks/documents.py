@@ -12,8 +12,9 @@ embedded once):
     .venv/bin/python benchmarks/documents.py --data ../shared/data --variants sentences passages --epochs 0.5
     .venv/bin/python benchmarks/documents.py --reference runs/default-student   # a trained student folder
     .venv/bin/python benchmarks/documents.py --variants '10k: tokens' '10k: sentences'   # token-level targets
+    .venv/bin/python benchmarks/documents.py --artifact runs/release   # its int8 files on sentences and passages
 
-Rows of earlier invocations are kept (by name) and rewritten beside the new ones in
+Rows of earlier invocations are kept (by name and epochs) and rewritten beside the new ones in
 benchmarks/results/documents.{json,md}.
 """
 
@@ -39,7 +40,7 @@ from compress.data import corpus_of
 from compress.data.beir import RetrievalSet, load_beir
 from compress.distill import distill
 from compress.io import write_json_atomic, write_text_atomic
-from compress.metrics import fidelity
+from compress.metrics import cosine_summary, fidelity
 from compress.models import load_sentence_transformer, resolve_model
 from compress.targets import teacher_targets
 from export.artifact.prompts import Prompts
@@ -133,6 +134,22 @@ def row(name: str, overrides: list[str], student_dir: Path, report: dict[str, An
             "mean_index_retention": float(np.mean([s["index_retention"] for s in sets.values()]))}
 
 
+def int8_fidelity(folder: Path, sentences: list[str], passages: list[str]) -> dict[str, Any]:
+    """Mean / 5th-percentile cosine of each x86 int8 file of an artifact to its fp32 ONNX file, on held-back
+    sentences and passages: does calibration on sentences hold on longer inputs?"""
+    from export.artifact.load import load_artifact
+
+    reference = load_artifact(folder, file="onnx/model.onnx").encoder
+    out: dict[str, Any] = {}
+    for file in ("onnx/model_qdq_avx2.onnx", "onnx/model_qint8_avx2.onnx"):
+        if (folder / file).exists():
+            encoder = load_artifact(folder, file=file).encoder
+            out[file] = {name: dict(zip(("cosine", "cosine_p5"), cosine_summary(
+                np.asarray(reference.encode(texts)), np.asarray(encoder.encode(texts))), strict=True))
+                for name, texts in (("sentences", sentences), ("passages", passages))}
+    return out
+
+
 def _num(value: Any, digits: int = 2) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
@@ -162,6 +179,10 @@ def markdown(doc: dict[str, Any]) -> str:
     first = doc["results"][0]["retrieval"] if doc["results"] else {}
     if first:
         lines += ["", "Teacher nDCG@10: " + ", ".join(f"{s} {first[s]['teacher_ndcg@10']:.2f}" for s in SETS) + "."]
+    for artifact, files in doc.get("int8", {}).items():
+        lines += ["", f"int8 files of `{artifact}`, mean cosine to its fp32 ONNX file (held-back sentences / "
+                      "passages): " + "; ".join(f"`{f}` {v['sentences']['cosine']:.4f} / {v['passages']['cosine']:.4f}"
+                                                for f, v in files.items()) + "."]
     lines += ["", "Overrides per variant: " + "; ".join(
         f"{r['variant']}: {' '.join(r['overrides']) or '(the default recipe)'}" for r in doc["results"]) + "."]
     return "\n".join(lines) + "\n"
@@ -175,6 +196,8 @@ def main() -> None:
     parser.add_argument("--reference", nargs="*", default=[], help="trained student folders to measure as they are")
     parser.add_argument("--work", default="runs/documents")
     parser.add_argument("--cache", default=".cache/st-compress")
+    parser.add_argument("--artifact", nargs="*", default=[],
+                        help="artifact folders: their int8 files against fp32 on held-back sentences and passages")
     parser.add_argument("--render", action="store_true", help="only rewrite the Markdown from the saved JSON")
     args = parser.parse_args()
     if args.render:
@@ -191,9 +214,23 @@ def main() -> None:
     done: list[dict[str, Any]] = []
     teacher = load_config(None, base).teacher.model
     passages = held_back_passages(load_config(None, base + PASSAGES))
+    int8 = dict(before.get("int8", {}))
+    sentences = corpus_of(load_config(None, base).data).validation[:len(passages[0])]
+    int8.update({folder: int8_fidelity(Path(folder), sentences, passages[0]) for folder in args.artifact})
     jobs: list[tuple[str, list[str], Path | None]] = [(name, VARIANTS[name], None) for name in args.variants]
     jobs += [(f"reference: {Path(folder).name}", [], Path(folder)) for folder in args.reference]
-    for name, overrides, folder in jobs:  # rows are written after each one: a long run keeps what it finished
+
+    def save() -> None:  # after each row: a long run keeps what it finished
+        names = {(r["variant"], r["epochs"]) for r in done}  # a row is replaced by the same variant and epochs
+        commands = [c for c in before.get("commands", []) if c != command] + [command]
+        doc = {"commands": commands, "machine": machine_info(), "int8": int8,
+               "results": [r for r in earlier if (r["variant"], r["epochs"]) not in names] + done}
+        write_json_atomic(path, doc)
+        write_text_atomic(RESULTS / "documents.md", markdown(doc))
+
+    if args.artifact:
+        save()
+    for name, overrides, folder in jobs:
         if folder is None:
             result = distill(load_config(None, base + overrides), Path(args.work) / name)
             folder, report = result.student_dir, result.report
@@ -201,13 +238,7 @@ def main() -> None:
             report = json.loads((folder / "distill_report.json").read_text())
         done.append(row(name, overrides, folder, report, Evaluation(data, cache, teacher, passages)))
         print(json.dumps(done[-1]), flush=True)
-        names = {r["variant"] for r in done}
-        commands = [c for c in before.get("commands", []) if c != command] + [command]
-        doc = {"commands": commands, "machine": machine_info(),
-               "results": [r for r in earlier if r["variant"] not in names] + done}
-        write_json_atomic(path, doc)
-        write_text_atomic(RESULTS / "documents.md", markdown(doc))
-
+        save()
 
 if __name__ == "__main__":
     main()

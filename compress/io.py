@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -19,6 +20,18 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def write_json_atomic(path: Path, data: object) -> None:
     write_text_atomic(path, json.dumps(data, indent=2))
+
+
+def write_npy_atomic(path: Path, array: Any) -> None:
+    """A numpy array as ``.npy`` (no pickles), flushed to disk before the rename: a crash leaves it whole or absent."""
+    import numpy as np
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
 
 
 def replace_dir(tmp: Path, dest: Path) -> None:

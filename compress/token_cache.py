@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 from compress.cache import CacheKey, teacher_key
 from compress.config import Precision
 from compress.faults import crash_point
-from compress.io import write_json_atomic
+from compress.io import write_json_atomic, write_npy_atomic
 from compress.precision import autocast, resolve
 from compress.progress import progress_bar
 
@@ -48,15 +47,6 @@ TOKEN_DTYPE = "float16"
 def token_key(sentence_key: CacheKey) -> str:
     blob = json.dumps({**sentence_key.__dict__, "tokens": True, "dtype": TOKEN_DTYPE}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as handle:
-        np.save(handle, array, allow_pickle=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
 
 
 @dataclass(frozen=True)
@@ -121,9 +111,9 @@ def cached_token_targets(texts: Sequence[str], encode: TokenEncodeFn, key: Cache
         start, stop = chunk * chunk_size, min((chunk + 1) * chunk_size, len(texts))
         pooled, tokens = encode(list(texts[start:stop]))
         p_path, t_path, l_path = _paths(folder, chunk)
-        _save_atomic(p_path, np.asarray(pooled, dtype=np.float32))
-        _save_atomic(t_path, np.concatenate(tokens).astype(np.float16))
-        _save_atomic(l_path, np.asarray([len(t) for t in tokens], dtype=np.int32))
+        write_npy_atomic(p_path, np.asarray(pooled, dtype=np.float32))
+        write_npy_atomic(t_path, np.concatenate(tokens).astype(np.float16))
+        write_npy_atomic(l_path, np.asarray([len(t) for t in tokens], dtype=np.int32))
         crash_point("teacher-token-chunk")
         bar.update(stop - start)
     bar.close()
