@@ -1,9 +1,13 @@
-"""The teacher embedding cache: a memory-mapped float32 array filled chunk by chunk, resumable after a crash.
+"""The teacher embedding cache: chunk files filled by one process or by every rank of a torchrun job, resumable.
 
-Layout of ``<cache_dir>/teacher/<key>/``: ``embeddings.f32`` (raw rows), ``progress.json`` (chunks done, written
-atomically after each chunk is flushed) and ``meta.json`` (written last: the cache is complete). The key hashes
-the teacher's weights, the corpus content, the max sequence length, the normalization and the precision of the
-teacher's forward pass (bf16 targets are within cosine 0.99998 of fp32 ones, but not equal).
+Layout of ``<cache_dir>/teacher/<key>/``: ``chunks/<i>.npy`` (one per chunk of ``chunk_size`` sentences, written to
+a temporary name, flushed and renamed: a chunk file that exists is complete, it is its own marker), then
+``embeddings.f32`` (or ``.f16``; the raw rows, assembled from the chunks by rank 0) and ``meta.json`` (written last:
+the cache is complete; the chunk files are then removed). Under torchrun, chunk ``i`` is rank ``i % world``'s, so a
+resume with another number of ranks still fills exactly the missing chunks; every rank embeds with the same chunking
+and batch size, so the array is the one a single process makes. The key hashes the teacher's weights, the corpus
+content, the max sequence length, the normalization, the precision of the teacher's forward pass (bf16 targets are
+within cosine 0.99998 of fp32 ones, but not equal) and the stored dtype (float16 halves the file).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from compress.config import Precision
+from compress.chunks import ChunkPlan
+from compress.config import CacheDtype, Precision
 from compress.faults import crash_point
-from compress.io import write_json_atomic
+from compress.io import write_json_atomic, write_npy_atomic
 from compress.models import has_normalize
 from compress.precision import autocast, resolve
 from compress.progress import progress_bar
@@ -40,9 +47,17 @@ class CacheKey:
     max_seq_length: int | None
     normalize: bool
     precision: str = "fp32"
+    dtype: str = "float32"  # as stored
+
+    def fields(self) -> dict[str, object]:
+        """The key's fields; float32, the original layout, is left out so that its caches keep their names."""
+        plain = dict(self.__dict__)
+        if plain["dtype"] == "float32":
+            plain.pop("dtype")
+        return plain
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()[:24]
+        return hashlib.sha256(json.dumps(self.fields(), sort_keys=True).encode()).hexdigest()[:24]
 
 
 def weights_fingerprint(model: SentenceTransformer) -> str:
@@ -57,57 +72,77 @@ def weights_fingerprint(model: SentenceTransformer) -> str:
     return digest.hexdigest()
 
 
-def teacher_key(model: SentenceTransformer, corpus_fingerprint: str,
-                precision: Precision = Precision.FP32) -> CacheKey:
+def teacher_key(model: SentenceTransformer, corpus_fingerprint: str, precision: Precision = Precision.FP32,
+                dtype: CacheDtype = CacheDtype.FLOAT32) -> CacheKey:
     """``precision``: the resolved one (``resolve``), so that a cache says how it was computed."""
     return CacheKey(weights_fingerprint(model), corpus_fingerprint, model.max_seq_length, has_normalize(model),
-                    precision.value)
+                    precision.value, dtype.value)
+
+
+SUFFIX = {"float32": "f32", "float16": "f16"}
+
+
+def _chunk_path(folder: Path, chunk: int) -> Path:
+    return folder / "chunks" / f"{chunk:06d}.npy"
+
+
+def _open_finished(folder: Path, key: CacheKey) -> np.ndarray:
+    meta = json.loads((folder / "meta.json").read_text())
+    return np.memmap(folder / f"embeddings.{SUFFIX[key.dtype]}", dtype=key.dtype, mode="r",
+                     shape=tuple(meta["shape"]))
 
 
 def cached_embeddings(sentences: Sequence[str], encode: EncodeFn, key: CacheKey, cache_dir: Path,
                       chunk_size: int = 2048, show_progress: bool = True) -> np.ndarray:
-    """Return the embeddings of ``sentences``, computing only the chunks not yet on disk."""
+    """Return the embeddings of ``sentences``, computing only the chunks not yet on disk (this rank's share of
+    them under torchrun)."""
+    if not sentences:
+        raise ValueError("no sentences to embed")
     folder = cache_dir / "teacher" / key.digest()
-    meta_path, progress_path, data_path = folder / "meta.json", folder / "progress.json", folder / "embeddings.f32"
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text())
+    if (folder / "meta.json").exists():
         log.info("teacher embeddings: reusing cache %s", folder)
-        return np.memmap(data_path, dtype=np.float32, mode="r", shape=tuple(meta["shape"]))
-    folder.mkdir(parents=True, exist_ok=True)
-    n_chunks = (len(sentences) + chunk_size - 1) // chunk_size
-    done = json.loads(progress_path.read_text())["chunks_done"] if progress_path.exists() else 0
-    dim = json.loads(progress_path.read_text())["dim"] if progress_path.exists() else None
-    array: np.memmap | None = None
-    if dim is not None:
-        array = np.memmap(data_path, dtype=np.float32, mode="r+", shape=(len(sentences), dim))
-        log.info("teacher embeddings: resuming at chunk %d of %d", done + 1, n_chunks)
-    bar = progress_bar(total=len(sentences), desc="teacher embeddings", enabled=show_progress,
-                       initial=min(done * chunk_size, len(sentences)))
-    for chunk in range(done, n_chunks):
-        start, stop = chunk * chunk_size, min((chunk + 1) * chunk_size, len(sentences))
-        vectors = np.asarray(encode(list(sentences[start:stop])), dtype=np.float32)
-        if array is None:
-            dim = int(vectors.shape[1])
-            array = np.memmap(data_path, dtype=np.float32, mode="w+", shape=(len(sentences), dim))
-        array[start:stop] = vectors
-        array.flush()
-        write_json_atomic(progress_path, {"chunks_done": chunk + 1, "dim": dim, "chunk_size": chunk_size})
+        return _open_finished(folder, key)
+    plan = ChunkPlan(folder, len(sentences), chunk_size, lambda c: _chunk_path(folder, c))
+    mine = plan.start("teacher embeddings")
+    (folder / "chunks").mkdir(exist_ok=True)
+    bar = progress_bar(total=sum(b - a for a, b in map(plan.bounds, mine)), desc="teacher embeddings",
+                       enabled=show_progress)
+    for chunk in mine:
+        start, stop = plan.bounds(chunk)
+        write_npy_atomic(_chunk_path(folder, chunk), np.asarray(encode(list(sentences[start:stop])), key.dtype))
         crash_point("teacher-chunk")
         bar.update(stop - start)
     bar.close()
-    if array is None:
-        raise ValueError("no sentences to embed")
-    write_json_atomic(meta_path, {"shape": [len(sentences), dim], "key": key.__dict__})
-    return np.memmap(data_path, dtype=np.float32, mode="r", shape=(len(sentences), int(dim or 0)))
+    plan.finish(lambda: _assemble(folder, plan, key))
+    return _open_finished(folder, key)
+
+
+def _assemble(folder: Path, plan: ChunkPlan, key: CacheKey) -> None:
+    """Rank 0: the chunk files into one raw array, then ``meta.json``; the chunks go once it is written."""
+    first = np.load(_chunk_path(folder, 0), mmap_mode="r", allow_pickle=False)
+    shape = (plan.texts, int(first.shape[1]))
+    data_path = folder / f"embeddings.{SUFFIX[key.dtype]}"
+    tmp = data_path.with_name(f".{data_path.name}.tmp")
+    array = np.memmap(tmp, dtype=key.dtype, mode="w+", shape=shape)
+    for chunk in range(plan.chunks):
+        start, stop = plan.bounds(chunk)
+        array[start:stop] = np.load(_chunk_path(folder, chunk), allow_pickle=False)
+    array.flush()
+    del array
+    os.replace(tmp, data_path)
+    write_json_atomic(folder / "meta.json", {"shape": list(shape), "key": key.__dict__, "chunk_size": plan.size})
+    shutil.rmtree(folder / "chunks", ignore_errors=True)
 
 
 def teacher_embeddings(model: SentenceTransformer, sentences: Sequence[str], corpus_fingerprint: str,
                        cache_dir: Path, batch_size: int = 64, chunk_size: int = 2048,
-                       show_progress: bool = True, precision: Precision = Precision.FP32) -> np.ndarray:
-    """Embed ``sentences`` with the teacher through the cache (``precision``: fp32, bf16 or auto)."""
+                       show_progress: bool = True, precision: Precision = Precision.FP32,
+                       dtype: CacheDtype = CacheDtype.FLOAT32) -> np.ndarray:
+    """Embed ``sentences`` with the teacher through the cache (``precision``: fp32, bf16 or auto; ``dtype``: as
+    stored)."""
     device_type = model.device.type
     precision = resolve(precision, device_type)
-    key = teacher_key(model, corpus_fingerprint, precision)
+    key = teacher_key(model, corpus_fingerprint, precision, dtype)
     log.info("teacher embeddings: %s on %s", precision.value, device_type)
 
     def encode(batch: list[str]) -> np.ndarray:

@@ -106,10 +106,13 @@ def run(config: ConfigOption = None, set_: SetOption = None,
     from compress.run import run_pipeline
 
     result = run_pipeline(cfg, out or Path(cfg.output.dir), _command_line())
-    for failure in result.failed:
-        typer.echo(f"gate failed: {failure}", err=True)
-    status = "passed" if result.passed else "FAILED"
-    typer.echo(json.dumps(result.summary, indent=2) if as_json else f"{status}: {result.out_dir}")
+    from compress.dist import ranks
+
+    if ranks().main:  # under torchrun the other ranks exit with rank 0's code, silently
+        for failure in result.failed:
+            typer.echo(f"gate failed: {failure}", err=True)
+        status = "passed" if result.passed else "FAILED"
+        typer.echo(json.dumps(result.summary, indent=2) if as_json else f"{status}: {result.out_dir}")
     if not result.passed:
         raise typer.Exit(1)
 

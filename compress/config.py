@@ -44,6 +44,13 @@ class Precision(StrEnum):
     BF16 = "bf16"
 
 
+class CacheDtype(StrEnum):
+    """How the teacher's embeddings are stored: float16 halves the cache (and its reads) for a rounding of ~1e-3."""
+
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+
+
 class SearchKind(StrEnum):
     """Retrieval search (compress.bench.retrieval.search): exact numpy, or faiss HNSW; auto: exact below 2M docs."""
 
@@ -66,6 +73,7 @@ class TeacherConfig:
     chunk_size: int = 1024
     trust_remote_code: bool = False
     precision: Precision = Precision.AUTO  # of the teacher's forward pass while filling the embedding cache
+    cache_dtype: CacheDtype = CacheDtype.FLOAT32  # of the cached embeddings on disk
     # the teacher's prompts ("query", "document") put before corpus sentences, one per sentence in turn; none: every
     # prompt the teacher has (all-mpnet-base-v2 has none); []: no prompts
     prompts: list[str] | None = None
@@ -257,6 +265,8 @@ class Config:
                 plain["data"].pop(key)
         if not self.loss.tokens:
             plain["loss"].pop("tokens")
+        if self.teacher.cache_dtype is CacheDtype.FLOAT32:
+            plain["teacher"].pop("cache_dtype")
         return plain
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from compress.cache import teacher_key
 from compress.config import Config
 from compress.data import Corpus, StsPairs, corpus_of, load_sts
+from compress.dist import ranks
 from compress.handoff import KEY as HANDOFF
 from compress.handoff import REPORT_NAME, Handoff
 from compress.io import building_dir, write_json_atomic
@@ -110,6 +111,8 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
     outcome = train_student(student, distill_loss, task_loss, data, config.train, work_dir)
     if distill_loss is not None and distill_loss.student_taps is not None:
         distill_loss.student_taps.remove()
+    if not ranks().main:  # under torchrun: rank 0 evaluates and saves the (identical) student
+        return DistillResult(out_dir, out_dir / REPORT_NAME, {}, work_dir)
     report = build_report(teacher, built, data, sts.dev, sts.test, outcome, config, cache_dir)
     if config.loss.tokens > 0:
         report["losses"]["tokens_used"] = targets.tokens is not None

@@ -12,8 +12,12 @@ import os
 import signal
 
 ENV = "ST_COMPRESS_KILL_AT"
+RANK_ENV = "ST_COMPRESS_KILL_RANK"  # under torchrun: only this rank kills itself (default: every rank)
 
 
 def crash_point(name: str) -> None:
-    if os.environ.get(ENV) == name:
+    if os.environ.get(ENV) != name:
+        return
+    rank = os.environ.get(RANK_ENV)
+    if rank is None or rank == os.environ.get("RANK", "0"):
         os.kill(os.getpid(), signal.SIGKILL)

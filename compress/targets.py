@@ -54,7 +54,8 @@ def _sentence_targets(teacher: SentenceTransformer, corpus: Corpus,
         log.info("teacher embeddings: taken from the token cache of the same corpus")
         return np.asarray(finished.pooled), None
     return np.asarray(teacher_embeddings(teacher, corpus.all, corpus.fingerprint(), cache_dir, t.batch_size,
-                                         t.chunk_size, config.output.progress, precision)), None
+                                         t.chunk_size, config.output.progress, precision, t.cache_dtype),
+                      dtype=np.float32), None
 
 
 def teacher_targets(teacher: SentenceTransformer, corpus: Corpus, config: Config) -> Targets:
@@ -69,7 +70,8 @@ def teacher_targets(teacher: SentenceTransformer, corpus: Corpus, config: Config
         try:
             passages = np.asarray(teacher_embeddings(
                 teacher, corpus.all_passages, corpus.passage_fingerprint(), cache_dir, t.batch_size,
-                t.chunk_size, config.output.progress, resolve(t.precision, teacher.device.type)))
+                t.chunk_size, config.output.progress, resolve(t.precision, teacher.device.type), t.cache_dtype),
+                dtype=np.float32)
         finally:
             teacher.max_seq_length = previous
     return Targets(sentences[:n_train], sentences[n_train:], passages[:n_passages], passages[n_passages:], tokens)

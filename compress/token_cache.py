@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compress.cache import CacheKey, teacher_key
+from compress.chunks import ChunkPlan
 from compress.config import Precision
 from compress.faults import crash_point
 from compress.io import write_json_atomic, write_npy_atomic
@@ -101,14 +102,12 @@ def cached_token_targets(texts: Sequence[str], encode: TokenEncodeFn, key: Cache
     if (folder / "meta.json").exists():
         log.info("teacher token states: reusing cache %s", folder)
         return _open(folder, n_chunks)
-    folder.mkdir(parents=True, exist_ok=True)
-    done = next((c for c in range(n_chunks) if not _paths(folder, c)[2].exists()), n_chunks)
-    if done:
-        log.info("teacher token states: resuming at chunk %d of %d", done + 1, n_chunks)
-    bar = progress_bar(total=len(texts), desc="teacher token states", enabled=show_progress,
-                       initial=min(done * chunk_size, len(texts)))
-    for chunk in range(done, n_chunks):
-        start, stop = chunk * chunk_size, min((chunk + 1) * chunk_size, len(texts))
+    plan = ChunkPlan(folder, len(texts), chunk_size, lambda c: _paths(folder, c)[2])  # lengths: written last
+    mine = plan.start("teacher token states")
+    bar = progress_bar(total=sum(b - a for a, b in map(plan.bounds, mine)), desc="teacher token states",
+                       enabled=show_progress)
+    for chunk in mine:
+        start, stop = plan.bounds(chunk)
         pooled, tokens = encode(list(texts[start:stop]))
         p_path, t_path, l_path = _paths(folder, chunk)
         write_npy_atomic(p_path, np.asarray(pooled, dtype=np.float32))
@@ -117,8 +116,9 @@ def cached_token_targets(texts: Sequence[str], encode: TokenEncodeFn, key: Cache
         crash_point("teacher-token-chunk")
         bar.update(stop - start)
     bar.close()
-    write_json_atomic(folder / "meta.json", {"texts": len(texts), "chunks": n_chunks, "chunk_size": chunk_size,
-                                             "dtype": TOKEN_DTYPE, "key": key.__dict__})
+    plan.finish(lambda: write_json_atomic(folder / "meta.json", {
+        "texts": len(texts), "chunks": n_chunks, "chunk_size": chunk_size, "dtype": TOKEN_DTYPE,
+        "key": key.__dict__}))
     return _open(folder, n_chunks)
 
 

@@ -38,8 +38,47 @@ def test_computes_then_reuses(tmp_path: Path) -> None:
 def test_key_changes_with_every_input() -> None:
     digests = {KEY.digest(), CacheKey("w2", "c", 16, True).digest(), CacheKey("w", "c2", 16, True).digest(),
                CacheKey("w", "c", 32, True).digest(), CacheKey("w", "c", 16, False).digest(),
-               CacheKey("w", "c", 16, True, "bf16").digest()}
-    assert len(digests) == 6
+               CacheKey("w", "c", 16, True, "bf16").digest(), CacheKey("w", "c", 16, True, "fp32", "float16").digest()}
+    assert len(digests) == 7
+
+
+def test_float32_keys_keep_the_names_they_had_before_the_dtype_field() -> None:
+    import hashlib
+
+    plain = {"weights": "w", "corpus": "c", "max_seq_length": 16, "normalize": True, "precision": "fp32"}
+    assert KEY.digest() == hashlib.sha256(json.dumps(plain, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def test_float16_cache_is_half_the_size_and_within_rounding(tmp_path: Path) -> None:
+    half_key = CacheKey("w", "c", 16, True, "fp32", "float16")
+    full = cached_embeddings(SENTENCES, fake_encode, KEY, tmp_path, chunk_size=5, show_progress=False)
+    half = cached_embeddings(SENTENCES, fake_encode, half_key, tmp_path, chunk_size=5, show_progress=False)
+    assert half.dtype == np.float16 and full.dtype == np.float32
+    (f32,), (f16,) = tmp_path.glob("teacher/*/embeddings.f32"), tmp_path.glob("teacher/*/embeddings.f16")
+    assert f16.stat().st_size * 2 == f32.stat().st_size
+    np.testing.assert_allclose(half.astype(np.float32), full, rtol=1e-3)
+    assert not list(tmp_path.glob("teacher/*/chunks"))  # the chunk files go once the array is whole
+
+
+def test_resuming_with_another_chunk_size_is_refused(tmp_path: Path) -> None:
+    from compress.errors import CompressError
+
+    def failing(batch: list[str]) -> np.ndarray:
+        raise RuntimeError("killed")
+
+    calls: list[int] = []
+
+    def first_chunk_only(batch: list[str]) -> np.ndarray:
+        if calls:
+            raise RuntimeError("killed")
+        calls.append(1)
+        return fake_encode(batch)
+
+    with pytest.raises(RuntimeError):
+        cached_embeddings(SENTENCES, first_chunk_only, KEY, tmp_path, chunk_size=5, show_progress=False)
+    with pytest.raises(CompressError, match="chunk_size 5") as info:
+        cached_embeddings(SENTENCES, failing, KEY, tmp_path, chunk_size=4, show_progress=False)
+    assert "teacher.chunk_size = 5" in str(info.value.hint)
 
 
 def test_resumes_after_a_failure_midway(tmp_path: Path) -> None:
@@ -80,19 +119,19 @@ cached_embeddings(SENTENCES, slow, KEY, __import__("pathlib").Path({cache!r}), c
 def test_survives_kill_9(tmp_path: Path) -> None:
     code = CHILD.format(tests=str(Path(__file__).parent), cache=str(tmp_path))
     child = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.getcwd()})
-    progress = None
+    done = 0
     deadline = time.time() + 60
     while time.time() < deadline:
-        progress = next(tmp_path.glob("teacher/*/progress.json"), None)
-        if progress and json.loads(progress.read_text())["chunks_done"] >= 3:
+        done = len(list(tmp_path.glob("teacher/*/chunks/*.npy")))
+        if done >= 3:
             break
         time.sleep(0.02)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    assert progress is not None
-    done = json.loads(progress.read_text())["chunks_done"]
+    done = len(list(tmp_path.glob("teacher/*/chunks/*.npy")))  # a chunk file on disk is a finished chunk
     assert 3 <= done < 12, "the child should have been killed part-way"
-    assert not (progress.parent / "meta.json").exists()
+    assert not list(tmp_path.glob("teacher/*/meta.json"))
+    assert not list(tmp_path.glob("teacher/*/embeddings.*"))
     resumed: list[str] = []
 
     def counting(batch: list[str]) -> np.ndarray:

@@ -97,3 +97,13 @@ def test_the_full_recipe_scales_the_default_up() -> None:
     assert (full.teacher.model, full.teacher.max_seq_length, full.student) == (
         recipe.teacher.model, recipe.teacher.max_seq_length, recipe.student)
     assert full.output.dir != recipe.output.dir and full.output.cache_dir == recipe.output.cache_dir
+
+
+def test_float16_teacher_cache_is_in_the_stage_keys_float32_is_not() -> None:
+    from compress.config import CacheDtype, load_config
+
+    plain = load_config(None, [])
+    half = load_config(None, ["teacher.cache_dtype=float16"])
+    assert half.teacher.cache_dtype is CacheDtype.FLOAT16
+    assert "cache_dtype" not in plain.key_dict()["teacher"]  # the default recipe keeps its finished stages
+    assert half.key_dict()["teacher"]["cache_dtype"] == "float16"

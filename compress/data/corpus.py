@@ -5,14 +5,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from compress.config import DataConfig
 from compress.data.passages import build_passages
 from compress.data.text import base_suffix, json_lines, numbered_lines
 from compress.errors import CompressError
+
+POOL_CAP = 1_000_000  # sentences a passage pool holds at most (a seeded sample of the rest beyond it)
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,8 @@ def _from_jsonl(path: Path, field: str) -> Iterator[tuple[int, str]]:
         yield line_no, record[field]
 
 
-def read_sentences(path: Path, column: str = "sentence") -> list[str]:
-    """Read, strip, drop empty lines and deduplicate (first occurrence wins)."""
+def _rows(path: Path, column: str) -> Iterator[str]:
+    """The stripped, non-empty texts of ``path`` in file order, duplicates included."""
     kind = base_suffix(path)
     if kind in (".csv", ".tsv"):
         rows = _from_delimited(path, column, "\t" if kind == ".tsv" else ",")
@@ -100,30 +105,62 @@ def read_sentences(path: Path, column: str = "sentence") -> list[str]:
     else:
         raise CompressError(f"{path}: unknown corpus format '{kind}'",
                             "use .txt/.txt.gz (a sentence a line), .csv/.tsv (data.column) or .jsonl (data.column)")
-    seen: set[str] = set()
-    sentences = []
     for _, text in rows:
         text = text.strip()
-        if text and text not in seen:
-            seen.add(text)
-            sentences.append(text)
-    if not sentences:
+        if text:
+            yield text
+
+
+def unique_rows(path: Path, column: str = "sentence") -> np.ndarray:
+    """The positions (among the non-empty rows) of each sentence's first occurrence, in file order: one streaming
+    pass that keeps an 8-byte hash per row, so memory grows with the row count, not with the text. Two different
+    sentences with the same hash would count as one: a chance of about rows^2 / 2^65 (3e-6 for 10M rows)."""
+    hashes = array("Q")
+    for text in _rows(path, column):
+        hashes.append(int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little"))
+    if not hashes:
         raise CompressError(f"{path} holds no sentences", "give a file with at least one non-empty sentence")
-    return sentences
+    _, first = np.unique(np.frombuffer(hashes, dtype=np.uint64), return_index=True)
+    del hashes
+    first.sort()
+    return first
+
+
+def gather_rows(path: Path, column: str, wanted: Sequence[np.ndarray]) -> list[list[str]]:
+    """For each sorted array of row positions in ``wanted``, the texts at those positions (a second streaming pass)."""
+    out: list[list[str]] = [[] for _ in wanted]
+    cursors = [0] * len(wanted)
+    for position, text in enumerate(_rows(path, column)):
+        for k, rows in enumerate(wanted):
+            if cursors[k] < len(rows) and rows[cursors[k]] == position:
+                out[k].append(text)
+                cursors[k] += 1
+    return out
+
+
+def read_sentences(path: Path, column: str = "sentence") -> list[str]:
+    """Read, strip, drop empty lines and deduplicate (first occurrence wins)."""
+    return gather_rows(path, column, [unique_rows(path, column)])[0]
 
 
 def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None = None,
                 validation: int = 0, seed: int = 42, passages: PassagePlan | None = None) -> Corpus:
     """Read the corpus, sample ``max_sentences`` with ``seed`` (kept in file order) and hold back a slice; build
-    ``passages`` from the sentences outside the sample (from the training slice when the sample is the whole file)."""
-    sentences = read_sentences(path, column)
+    ``passages`` from the sentences outside the sample (from the training slice when the sample is the whole file).
+
+    Two streaming passes: the first finds the unique sentences by hash (``unique_rows``), the second keeps only the
+    sampled ones (and the passages' pool), so memory grows with the sample, not the file."""
+    first = unique_rows(path, column)
     rng = random.Random(seed)
-    rest: list[str] = []
-    if max_sentences is not None and len(sentences) > max_sentences:
-        keep = sorted(rng.sample(range(len(sentences)), max_sentences))
-        kept = set(keep)
-        rest = [s for i, s in enumerate(sentences) if i not in kept] if passages and passages.count else []
-        sentences = [sentences[i] for i in keep]
+    keep, pool = first, first[:0]
+    if max_sentences is not None and len(first) > max_sentences:
+        chosen = np.zeros(len(first), dtype=bool)
+        chosen[sorted(rng.sample(range(len(first)), max_sentences))] = True
+        keep = first[chosen]
+        if passages and passages.count:
+            pool = _passage_pool(first[~chosen], seed)
+    del first
+    sentences, rest = gather_rows(path, column, [keep, pool])
     if validation >= len(sentences):
         raise CompressError(f"{path}: {len(sentences)} sentences cannot hold back {validation} for validation",
                             "lower data.validation_sentences or give more sentences")
@@ -136,6 +173,14 @@ def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None 
     built = build_passages(rest or train, passages.count + passages.validation, passages.min_words,
                            passages.max_words, random.Random(f"{seed}-passages"))
     return Corpus(train, val, built[:passages.count], built[passages.count:])
+
+
+def _passage_pool(outside: np.ndarray, seed: int) -> np.ndarray:
+    """The rows passages are built from: those outside the sample, or a seeded sample of ``POOL_CAP`` of them."""
+    if len(outside) <= POOL_CAP:
+        return outside
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    return np.sort(rng.choice(outside, POOL_CAP, replace=False))
 
 
 def corpus_of(data: DataConfig) -> Corpus:

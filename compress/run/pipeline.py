@@ -7,15 +7,17 @@ the release folder is then assembled from them under a temporary name and rename
 from __future__ import annotations
 
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compress import dist
 from compress.config import Config
 from compress.run.assemble import Stages, assemble
 from compress.run.keys import stage_keys
 from compress.run.report import STUDENT
-from compress.run.stages import StageStore
+from compress.run.stages import StageOutcome, StageStore
 from export.artifact.manifest import check_replaceable
 
 RUN_KIND = "run"
@@ -59,18 +61,42 @@ def preflight(config: Config, out_dir: Path) -> None:
 
 
 def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
+    """The whole run; under torchrun every rank fills its share of the teacher cache and trains (DDP), and rank 0
+    alone exports, benchmarks and writes the release while the others wait for its summary."""
+    here = dist.start()
     preflight(config, out_dir)
     keys = stage_keys(config)
     store = StageStore(Path(config.output.cache_dir) / "stages")
-    with store.locked():
-        distilled = store.run("distill", keys.distill, lambda tmp: _distill(config, tmp))
-        if not distilled.reused and distilled.info.get("work_dir"):  # checkpoints only served resuming the stage
-            shutil.rmtree(distilled.info["work_dir"], ignore_errors=True)
-        exported = store.run("export", keys.export, lambda tmp: _export(config, distilled.folder / "student", tmp))
-        benched = store.run("bench", keys.bench, lambda tmp: _bench(config, exported.folder / "model",
-                                                                    distilled.folder / "student", tmp, command))
-        summary = assemble(config, out_dir, Stages(distilled, exported, benched), command, RUN_KIND)
+    with ExitStack() as stack:
+        dist.main_only(lambda: _lock(stack, store))
+        reused = dist.from_main(store.finished("distill", keys.distill) if here.main else None)
+        distilled: StageOutcome | None = None
+        if here.main:
+            distilled = store.run("distill", keys.distill, lambda tmp: _distill(config, tmp))
+        elif not reused:  # the other ranks fill the cache and train with rank 0; only rank 0 saves the student
+            from compress.distill import distill
+
+            distill(config, Path(config.output.cache_dir) / "stages" / f".rank-{here.rank}")
+        summary = dist.main_only(lambda: _release(config, out_dir, command, store, distilled))
     return RunResult(out_dir, summary)
+
+
+def _lock(stack: ExitStack, store: StageStore) -> None:
+    stack.enter_context(store.locked())
+
+
+def _release(config: Config, out_dir: Path, command: str, store: StageStore,
+             distilled: StageOutcome | None) -> Any:
+    """Rank 0, after distillation: export, benchmark, and the release folder; the run's summary."""
+    if distilled is None:
+        raise RuntimeError("the release is assembled on rank 0, which distills")
+    keys = stage_keys(config)
+    if not distilled.reused and distilled.info.get("work_dir"):  # checkpoints only served resuming the stage
+        shutil.rmtree(distilled.info["work_dir"], ignore_errors=True)
+    exported = store.run("export", keys.export, lambda tmp: _export(config, distilled.folder / "student", tmp))
+    benched = store.run("bench", keys.bench, lambda tmp: _bench(config, exported.folder / "model",
+                                                                distilled.folder / "student", tmp, command))
+    return assemble(config, out_dir, Stages(distilled, exported, benched), command, RUN_KIND)
 
 
 def _distill(config: Config, folder: Path) -> dict[str, Any]:

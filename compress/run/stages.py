@@ -72,6 +72,9 @@ class StageStore:
             log.info("removing the unfinished stage folder %s (an interrupted run)", tmp)
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def finished(self, name: str, key: str) -> bool:
+        return (self.root / name / key / STAGE_FILE).is_file()
+
     def run(self, name: str, key: str, build: BuildFn) -> StageOutcome:
         """Reuse ``<name>/<key>`` when it is finished; else ``build`` it in a temporary folder and rename it."""
         final = self.root / name / key

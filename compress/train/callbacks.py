@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 from transformers import TrainerCallback
 
+from compress.dist import sync_gradients
 from compress.faults import crash_point
 from compress.losses.distill import DistillLoss
 from compress.losses.similarity import SimilarityKLLoss
@@ -37,10 +38,22 @@ class LossStateCallback(TrainerCallback):
         from safetensors.torch import save_file
 
         state_dict = self.loss.trainable_state()
-        if state_dict:
+        if state_dict and state.is_world_process_zero:  # under torchrun only rank 0 writes checkpoints
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             save_file({k: v.detach().cpu().contiguous() for k, v in state_dict.items()}, str(folder / LOSS_STATE))
         crash_point("train-checkpoint")
+
+
+class LossGradSyncCallback(TrainerCallback):
+    """Under torchrun: DDP averages the student's gradients, not those of the loss's own projections (the
+    trainer optimizes them beside the student); averaged here before each optimizer step, every rank's copy stays
+    the same."""
+
+    def __init__(self, loss: DistillLoss) -> None:
+        self.parameters = [p for p in loss.components.parameters() if p.requires_grad]
+
+    def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        sync_gradients(self.parameters)
 
 
 def restore_loss_state(loss: DistillLoss, checkpoint: Path) -> bool:
@@ -82,7 +95,7 @@ class ProgressLogCallback(TrainerCallback):
             self.loss = float(logs["loss"])
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if self.bar is not None:
+        if self.bar is not None and state.is_world_process_zero:
             extra = {"epoch": f"{state.epoch:.2f}"} if state.epoch is not None else {}
             if self.loss is not None:
                 extra["loss"] = f"{self.loss:.4g}"

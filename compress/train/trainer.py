@@ -21,6 +21,7 @@ from compress.precision import resolve
 from compress.progress import progress_enabled, progress_logged
 from compress.train.callbacks import (
     EvaluateAtEndCallback,
+    LossGradSyncCallback,
     LossStateCallback,
     ProgressLogCallback,
     ScheduleCallback,
@@ -63,8 +64,8 @@ def _datasets(data: TrainData, distill: DistillLoss | None, task: nn.Module | No
     datasets: dict[str, Any] = {}
     losses: dict[str, Any] = {}
     if distill is not None:
-        targets = np.asarray(data.targets).tolist()
-        datasets["distill"] = Dataset.from_dict({"sentence": data.sentences, "label": targets})
+        table, fingerprint = _label_table(data.sentences, data.targets)
+        datasets["distill"] = Dataset(table, fingerprint=fingerprint)
         losses["distill"] = distill
     if task is not None and data.sts_train is not None:
         pairs = data.sts_train
@@ -75,6 +76,24 @@ def _datasets(data: TrainData, distill: DistillLoss | None, task: nn.Module | No
         (name,) = datasets
         return datasets[name], losses[name]
     return datasets, losses
+
+
+def _label_table(sentences: list[str], targets: np.ndarray) -> tuple[Any, str]:
+    """The texts and their target rows as an Arrow table (the rows copied once, as float32), and its fingerprint.
+
+    Through Python lists into ``Dataset.from_dict`` 60,000 x 768 targets added 4.6 GB at peak; the table alone adds
+    the rows' 184 MB, and a fingerprint computed here spares ``datasets`` from serializing the table to hash it
+    (another 1 GB at peak; benchmarks/results/label_memory.md)."""
+    import hashlib
+
+    import pyarrow as pa
+
+    rows = np.ascontiguousarray(targets, dtype=np.float32)
+    labels = pa.FixedSizeListArray.from_arrays(pa.array(rows.reshape(-1)), rows.shape[1])
+    digest = hashlib.blake2b(rows.tobytes(), digest_size=16)
+    for text in sentences:
+        digest.update(text.encode("utf-8") + b"\n")
+    return pa.table({"sentence": pa.array(sentences, pa.string()), "label": labels}), digest.hexdigest()
 
 
 def _arguments(config: TrainConfig, output_dir: Path, has_sts_dev: bool, device_type: str) -> Any:
@@ -119,7 +138,7 @@ def train_student(student: SentenceTransformer, distill: DistillLoss | None, tas
     if progress_logged():
         callbacks.append(ProgressLogCallback())
     if distill is not None:
-        callbacks += [ScheduleCallback(distill), LossStateCallback(distill)]
+        callbacks += [ScheduleCallback(distill), LossStateCallback(distill), LossGradSyncCallback(distill)]
     args = _arguments(config, checkpoints, data.sts_dev is not None, student.device.type)
     trainer = SentenceTransformerTrainer(model=student, args=args, train_dataset=train_dataset, loss=loss,
                                          evaluator=evaluator, callbacks=callbacks)

@@ -120,10 +120,12 @@ def test_the_teachers_prompts_are_applied(runs, prompted_teacher_dir: Path, toy_
     cache = runs[1]
     stored = {p.name: np.load(p) for p in cache.glob("toy-*.npy")}
     queries, docs = model.encode_query(rset.queries), model.encode_document(rset.docs)
-    assert any(a.shape == queries.shape and np.allclose(a, queries, atol=1e-5) for a in stored.values())
-    assert any(a.shape == docs.shape and np.allclose(a, docs, atol=1e-5) for a in stored.values())
+    # atol 1e-4: the harness batches texts differently (padding moves the last float digits); a missing prompt
+    # moves them by ~0.5
+    assert any(a.shape == queries.shape and np.allclose(a, queries, atol=1e-4) for a in stored.values())
+    assert any(a.shape == docs.shape and np.allclose(a, docs, atol=1e-4) for a in stored.values())
     plain = model.encode(rset.queries)  # without the prompt: another embedding, which no cache file holds
-    assert not any(a.shape == plain.shape and np.allclose(a, plain, atol=1e-5) for a in stored.values())
+    assert not any(a.shape == plain.shape and np.allclose(a, plain, atol=1e-4) for a in stored.values())
 
 
 def test_embeddings_are_reused_on_the_second_run(runs) -> None:
