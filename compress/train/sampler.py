@@ -14,8 +14,6 @@ from typing import Any
 
 from sentence_transformers.base.sampler import DefaultBatchSampler
 
-from compress.dist import ranks
-
 WINDOW_BATCHES = 50
 TEXT_COLUMN = "sentence"
 
@@ -42,12 +40,6 @@ class LengthGroupedBatchSampler(DefaultBatchSampler):
         out = [order[i:i + self.batch_size] for i in range(0, self.size, self.batch_size)]
         if self.drop_last and out and len(out[-1]) < self.batch_size:
             out.pop()
-        if ranks().distributed and out and len(out[-1]) < self.batch_size:
-            # accelerate deals batches to the ranks in turn and skips a turn that holds a short batch (it expects
-            # one at the end only), so under torchrun the short batch stays last; one process keeps its order
-            short = out.pop()
-            rng.shuffle(out)
-            return [*out, short]
         rng.shuffle(out)
         return out
 
