@@ -86,10 +86,13 @@ def _chunk_path(folder: Path, chunk: int) -> Path:
     return folder / "chunks" / f"{chunk:06d}.npy"
 
 
+def _data_path(folder: Path, key: CacheKey) -> Path:
+    return folder / f"embeddings.{SUFFIX[key.dtype]}"
+
+
 def _open_finished(folder: Path, key: CacheKey) -> np.ndarray:
     meta = json.loads((folder / "meta.json").read_text())
-    return np.memmap(folder / f"embeddings.{SUFFIX[key.dtype]}", dtype=key.dtype, mode="r",
-                     shape=tuple(meta["shape"]))
+    return np.memmap(_data_path(folder, key), dtype=key.dtype, mode="r", shape=tuple(meta["shape"]))
 
 
 def cached_embeddings(sentences: Sequence[str], encode: EncodeFn, key: CacheKey, cache_dir: Path,
@@ -105,7 +108,7 @@ def cached_embeddings(sentences: Sequence[str], encode: EncodeFn, key: CacheKey,
     plan = ChunkPlan(folder, len(sentences), chunk_size, lambda c: _chunk_path(folder, c))
     mine = plan.start("teacher embeddings")
     (folder / "chunks").mkdir(exist_ok=True)
-    bar = progress_bar(total=sum(b - a for a, b in map(plan.bounds, mine)), desc="teacher embeddings",
+    bar = progress_bar(total=plan.texts_in(mine), desc="teacher embeddings",
                        enabled=show_progress)
     for chunk in mine:
         start, stop = plan.bounds(chunk)
@@ -121,7 +124,7 @@ def _assemble(folder: Path, plan: ChunkPlan, key: CacheKey) -> None:
     """Rank 0: the chunk files into one raw array, then ``meta.json``; the chunks go once it is written."""
     first = np.load(_chunk_path(folder, 0), mmap_mode="r", allow_pickle=False)
     shape = (plan.texts, int(first.shape[1]))
-    data_path = folder / f"embeddings.{SUFFIX[key.dtype]}"
+    data_path = _data_path(folder, key)
     tmp = data_path.with_name(f".{data_path.name}.tmp")
     array = np.memmap(tmp, dtype=key.dtype, mode="w+", shape=shape)
     for chunk in range(plan.chunks):

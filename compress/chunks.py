@@ -52,6 +52,10 @@ class ChunkPlan:
     def bounds(self, chunk: int) -> tuple[int, int]:
         return chunk * self.size, min((chunk + 1) * self.size, self.texts)
 
+    def texts_in(self, chunks: list[int]) -> int:
+        """How many texts ``chunks`` hold (a progress bar's total)."""
+        return sum(stop - start for start, stop in map(self.bounds, chunks))
+
     def start(self, what: str) -> list[int]:
         """Check the folder (chunking, shared between ranks) and return this rank's missing chunks."""
         here = dist.ranks()

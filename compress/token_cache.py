@@ -104,7 +104,7 @@ def cached_token_targets(texts: Sequence[str], encode: TokenEncodeFn, key: Cache
         return _open(folder, n_chunks)
     plan = ChunkPlan(folder, len(texts), chunk_size, lambda c: _paths(folder, c)[2])  # lengths: written last
     mine = plan.start("teacher token states")
-    bar = progress_bar(total=sum(b - a for a, b in map(plan.bounds, mine)), desc="teacher token states",
+    bar = progress_bar(total=plan.texts_in(mine), desc="teacher token states",
                        enabled=show_progress)
     for chunk in mine:
         start, stop = plan.bounds(chunk)

@@ -15,7 +15,7 @@ from typing import Any
 from compress import dist
 from compress.config import Config
 from compress.run.assemble import Stages, assemble
-from compress.run.keys import stage_keys
+from compress.run.keys import StageKeys, stage_keys
 from compress.run.report import STUDENT
 from compress.run.stages import StageOutcome, StageStore
 from export.artifact.manifest import check_replaceable
@@ -77,7 +77,7 @@ def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
             from compress.distill import distill
 
             distill(config, Path(config.output.cache_dir) / "stages" / f".rank-{here.rank}")
-        summary = dist.main_only(lambda: _release(config, out_dir, command, store, distilled))
+        summary = dist.main_only(lambda: _release(config, out_dir, command, store, keys, distilled))
     return RunResult(out_dir, summary)
 
 
@@ -85,12 +85,11 @@ def _lock(stack: ExitStack, store: StageStore) -> None:
     stack.enter_context(store.locked())
 
 
-def _release(config: Config, out_dir: Path, command: str, store: StageStore,
+def _release(config: Config, out_dir: Path, command: str, store: StageStore, keys: StageKeys,
              distilled: StageOutcome | None) -> Any:
     """Rank 0, after distillation: export, benchmark, and the release folder; the run's summary."""
     if distilled is None:
         raise RuntimeError("the release is assembled on rank 0, which distills")
-    keys = stage_keys(config)
     if not distilled.reused and distilled.info.get("work_dir"):  # checkpoints only served resuming the stage
         shutil.rmtree(distilled.info["work_dir"], ignore_errors=True)
     exported = store.run("export", keys.export, lambda tmp: _export(config, distilled.folder / "student", tmp))
