@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compress.chunks import ChunkPlan
-from compress.config import CacheDtype, Precision
+from compress.config import CacheDtype, Precision, TeacherRuntime
 from compress.faults import crash_point
 from compress.io import write_json_atomic, write_npy_atomic
 from compress.models import has_normalize
 from compress.precision import autocast, resolve
 from compress.progress import progress_bar
+from compress.teacher_onnx import PARITY_TEXTS, onnx_encoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -48,12 +49,16 @@ class CacheKey:
     normalize: bool
     precision: str = "fp32"
     dtype: str = "float32"  # as stored
+    runtime: str = "torch"  # what ran the teacher (onnxruntime's fp32 vectors are within 1e-7 of PyTorch's)
 
     def fields(self) -> dict[str, object]:
-        """The key's fields; float32, the original layout, is left out so that its caches keep their names."""
+        """The key's fields; float32 and torch, the original layout and runtime, are left out so that their caches
+        keep their names."""
         plain = dict(self.__dict__)
         if plain["dtype"] == "float32":
             plain.pop("dtype")
+        if plain["runtime"] == "torch":
+            plain.pop("runtime")
         return plain
 
     def digest(self) -> str:
@@ -73,10 +78,12 @@ def weights_fingerprint(model: SentenceTransformer) -> str:
 
 
 def teacher_key(model: SentenceTransformer, corpus_fingerprint: str, precision: Precision = Precision.FP32,
-                dtype: CacheDtype = CacheDtype.FLOAT32) -> CacheKey:
-    """``precision``: the resolved one (``resolve``), so that a cache says how it was computed."""
-    return CacheKey(weights_fingerprint(model), corpus_fingerprint, model.max_seq_length, has_normalize(model),
-                    precision.value, dtype.value)
+                dtype: CacheDtype = CacheDtype.FLOAT32, runtime: TeacherRuntime = TeacherRuntime.TORCH,
+                weights: str | None = None) -> CacheKey:
+    """``precision`` and ``runtime``: the resolved ones, so that a cache says how it was computed; ``weights``: the
+    model's ``weights_fingerprint`` when the caller has it."""
+    return CacheKey(weights or weights_fingerprint(model), corpus_fingerprint, model.max_seq_length,
+                    has_normalize(model), precision.value, dtype.value, runtime.value)
 
 
 SUFFIX = {"float32": "f32", "float16": "f16"}
@@ -88,6 +95,10 @@ def _chunk_path(folder: Path, chunk: int) -> Path:
 
 def _data_path(folder: Path, key: CacheKey) -> Path:
     return folder / f"embeddings.{SUFFIX[key.dtype]}"
+
+
+def is_finished(key: CacheKey, cache_dir: Path) -> bool:
+    return (cache_dir / "teacher" / key.digest() / "meta.json").is_file()
 
 
 def _open_finished(folder: Path, key: CacheKey) -> np.ndarray:
@@ -140,17 +151,24 @@ def _assemble(folder: Path, plan: ChunkPlan, key: CacheKey) -> None:
 def teacher_embeddings(model: SentenceTransformer, sentences: Sequence[str], corpus_fingerprint: str,
                        cache_dir: Path, batch_size: int = 64, chunk_size: int = 2048,
                        show_progress: bool = True, precision: Precision = Precision.FP32,
-                       dtype: CacheDtype = CacheDtype.FLOAT32) -> np.ndarray:
+                       dtype: CacheDtype = CacheDtype.FLOAT32,
+                       runtime: TeacherRuntime = TeacherRuntime.TORCH) -> np.ndarray:
     """Embed ``sentences`` with the teacher through the cache (``precision``: fp32, bf16 or auto; ``dtype``: as
-    stored)."""
+    stored; ``runtime``: torch or onnxruntime, resolved by the caller: ``compress.teacher_onnx.resolve_runtime``)."""
     device_type = model.device.type
     precision = resolve(precision, device_type)
-    key = teacher_key(model, corpus_fingerprint, precision, dtype)
-    log.info("teacher embeddings: %s on %s", precision.value, device_type)
+    weights = weights_fingerprint(model)
+    key = teacher_key(model, corpus_fingerprint, precision, dtype, runtime, weights)
+    encode: EncodeFn | None = None
+    if runtime is TeacherRuntime.ONNXRUNTIME and not is_finished(key, cache_dir):
+        encode = onnx_encoder(model, weights, cache_dir, batch_size, list(sentences[:PARITY_TEXTS]))
+        if encode is None:  # the export failed or its vectors are not PyTorch's: said in the log
+            key = teacher_key(model, corpus_fingerprint, precision, dtype, TeacherRuntime.TORCH, weights)
+    log.info("teacher embeddings: %s on %s (%s)", precision.value, device_type, key.runtime)
 
-    def encode(batch: list[str]) -> np.ndarray:
+    def torch_encode(batch: list[str]) -> np.ndarray:
         with autocast(precision, device_type):
             vectors = model.encode(batch, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False)
         return vectors.float().cpu().numpy()
 
-    return cached_embeddings(sentences, encode, key, cache_dir, chunk_size, show_progress)
+    return cached_embeddings(sentences, encode or torch_encode, key, cache_dir, chunk_size, show_progress)

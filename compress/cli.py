@@ -146,11 +146,13 @@ def distill(config: ConfigOption = None, set_: SetOption = None,
     check_student_out(out)
     check_output_dir(Path(cfg.output.cache_dir), "output.cache_dir")
     check_config_inputs(cfg)
+    from compress.budget import budgeted
     from compress.distill import distill as run_distill
 
+    cfg, budget = budgeted(cfg)
     result = run_distill(cfg, out)
     summary = {"student_dir": str(result.student_dir), "report": str(result.report_path),
-               "sts_spearman": result.report["sts_spearman"]}
+               "sts_spearman": result.report["sts_spearman"], **({"budget": budget["choice"]} if budget else {})}
     typer.echo(json.dumps(summary, indent=2))
 
 

@@ -8,61 +8,26 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from compress.enums import (
+    AttentionMode,
+    CacheDtype,
+    Calibration,
+    MatchKind,
+    OpenVinoMode,
+    Precision,
+    SearchKind,
+    SelectBy,
+    StudentKind,
+    Target,
+    TeacherRuntime,
+)
 from compress.errors import ConfigError
 
 DEFAULT_DATA = "../shared/data"
-
-
-class StudentKind(StrEnum):
-    PRUNED = "pruned"
-    PRETRAINED = "pretrained"
-    STATIC = "static"  # Model2Vec token vectors distilled from the teacher, then fine-tuned
-
-
-class MatchKind(StrEnum):
-    PROJECTION = "projection"
-    PCA = "pca"
-
-
-class SelectBy(StrEnum):
-    """Which validation metric picks the best checkpoint."""
-
-    COSINE = "cosine"
-    MSE = "mse"
-    STS_DEV = "sts_dev_spearman"
-
-
-class Precision(StrEnum):
-    """Compute precision: ``auto`` is bf16 autocast where the hardware runs it natively, else fp32."""
-
-    AUTO = "auto"
-    FP32 = "fp32"
-    BF16 = "bf16"
-
-
-class CacheDtype(StrEnum):
-    """How the teacher's embeddings are stored: float16 halves the cache (and its reads) for a rounding of ~1e-3."""
-
-    FLOAT32 = "float32"
-    FLOAT16 = "float16"
-
-
-class SearchKind(StrEnum):
-    """Retrieval search (compress.bench.retrieval.search): exact numpy, or faiss HNSW; auto: exact below 2M docs."""
-
-    AUTO = "auto"
-    EXACT = "exact"
-    HNSW = "hnsw"
-
-
-class AttentionMode(StrEnum):
-    AUTO = "auto"
-    DISTRIBUTION = "distribution"
-    RELATION = "relation"
 
 
 @dataclass(frozen=True)
@@ -74,6 +39,7 @@ class TeacherConfig:
     trust_remote_code: bool = False
     precision: Precision = Precision.AUTO  # of the teacher's forward pass while filling the embedding cache
     cache_dtype: CacheDtype = CacheDtype.FLOAT32  # of the cached embeddings on disk
+    runtime: TeacherRuntime = TeacherRuntime.AUTO  # what runs the teacher's pass (compress.teacher_onnx)
     # the teacher's prompts ("query", "document") put before corpus sentences, one per sentence in turn; none: every
     # prompt the teacher has (all-mpnet-base-v2 has none); []: no prompts
     prompts: list[str] | None = None
@@ -97,6 +63,7 @@ class DataConfig:
     passage_max_tokens: int = 256
 
 
+LOSS_WEIGHTS = ("mse", "cosine", "similarity", "task", "hidden", "attention", "tokens", "keep")  # LossConfig's weights
 PASSAGE_KEYS = ("passages", "validation_passages", "passage_words", "passage_max_tokens")
 
 
@@ -121,6 +88,7 @@ class LossConfig:
     hidden: float = 0.0
     attention: float = 0.0
     tokens: float = 0.0  # the teacher's cached final token states, position by position (compress.losses.tokens)
+    keep: float = 0.0  # a pretrained student's own in-batch similarities, held while it learns (compress.losses.keep)
     attention_mode: AttentionMode = AttentionMode.AUTO
     relation_heads: int = 12
     layer_map: list[int] | None = None
@@ -141,29 +109,7 @@ class TrainConfig:
     device: str | None = None
     precision: Precision = Precision.AUTO  # bf16 autocast (weights stay fp32) where native
     group_by_length: bool = True  # batches of similar-length sentences: less padding, same result quality
-
-
-class Target(StrEnum):
-    """Quantization targets: one int8 file per target (see export.presets)."""
-
-    AVX2 = "avx2"
-    AVX512 = "avx512"
-    AVX512_VNNI = "avx512_vnni"
-    ARM64 = "arm64"
-
-
-class OpenVinoMode(StrEnum):
-    """OpenVINO files in the artifact: ``auto`` when the extra is installed and an x86 target is asked for."""
-
-    AUTO = "auto"
-    ON = "on"  # required: exit 2 when the extra is missing
-    OFF = "off"
-
-
-class Calibration(StrEnum):
-    MINMAX = "minmax"
-    ENTROPY = "entropy"
-    PERCENTILE = "percentile"
+    budget_minutes: float | None = None  # size data.max_sentences and epochs to this machine (compress.budget)
 
 
 @dataclass(frozen=True)
@@ -263,10 +209,14 @@ class Config:
         if not self.data.passages:
             for key in PASSAGE_KEYS:
                 plain["data"].pop(key)
-        if not self.loss.tokens:
-            plain["loss"].pop("tokens")
+        for weight in ("tokens", "keep"):
+            if not getattr(self.loss, weight):
+                plain["loss"].pop(weight)
+        if self.train.budget_minutes is None:
+            plain["train"].pop("budget_minutes")
         if self.teacher.cache_dtype is CacheDtype.FLOAT32:
             plain["teacher"].pop("cache_dtype")
+        plain["teacher"].pop("runtime")  # the resolved runtime is in the keys instead (compress.teacher_onnx)
         return plain
 
 

@@ -6,7 +6,18 @@ counts) are in ``compress.preflight``.
 
 from __future__ import annotations
 
-from compress.config import BenchConfig, Config, ExportConfig, MatchKind, OpenVinoMode, StudentKind, Target
+from compress.config import (
+    LOSS_WEIGHTS,
+    BenchConfig,
+    Config,
+    ExportConfig,
+    MatchKind,
+    OpenVinoMode,
+    Precision,
+    StudentKind,
+    Target,
+    TeacherRuntime,
+)
 from compress.errors import ConfigError
 from compress.gates import BENCH_GATE_KEYS, RATIO_GATES
 
@@ -17,6 +28,7 @@ def _range_checks(config: Config) -> list[tuple[bool, str, str]]:
                                config.export, config.bench)
     return [
         (tr.epochs > 0, "train.epochs", "must be > 0"),
+        (tr.budget_minutes is None or tr.budget_minutes > 0, "train.budget_minutes", "must be > 0 minutes or none"),
         (tr.batch_size >= 2, "train.batch_size", "must be >= 2"),
         (tr.learning_rate > 0, "train.learning_rate", "must be > 0"),
         (0 <= tr.warmup_ratio < 1, "train.warmup_ratio", "must be in [0, 1)"),
@@ -71,6 +83,11 @@ def validate(config: Config) -> None:
     _validate_bench(config.bench)
     _validate_loss(config)
     _validate_passages(config)
+    teacher = config.teacher
+    if teacher.runtime is TeacherRuntime.ONNXRUNTIME and teacher.precision is Precision.BF16:
+        raise ConfigError("config key 'teacher.runtime' = 'onnxruntime' runs the teacher in fp32, but "
+                          "'teacher.precision' is 'bf16'", "set teacher.precision to 'auto' or 'fp32', or "
+                          "teacher.runtime to 'torch' (bf16 autocast) or 'auto'")
     names = config.teacher.prompts or []
     if any(n not in ("query", "document") for n in names) or len(set(names)) != len(names):
         raise ConfigError(f"config key 'teacher.prompts' = {names} must list distinct input types",
@@ -107,8 +124,7 @@ def _validate_openvino(export: ExportConfig) -> None:
 
 def _validate_loss(config: Config) -> None:
     loss = config.loss
-    weights = {"mse": loss.mse, "cosine": loss.cosine, "similarity": loss.similarity, "task": loss.task,
-               "hidden": loss.hidden, "attention": loss.attention, "tokens": loss.tokens}
+    weights = {name: getattr(loss, name) for name in LOSS_WEIGHTS}
     for name, weight in weights.items():
         if weight < 0:
             raise ConfigError(f"config key 'loss.{name}' must be >= 0 (a weight)")
@@ -122,6 +138,9 @@ def _validate_loss(config: Config) -> None:
         raise ConfigError("config key 'loss.tokens' needs a transformer student matched by a projection (token "
                           "states have no PCA and a static student no context)",
                           "set loss.tokens = 0, or student.match = 'projection' with a pruned/pretrained student")
+    if loss.keep > 0 and config.student.kind is not StudentKind.PRETRAINED:
+        raise ConfigError("config key 'loss.keep' holds a pretrained student's own similarities; this student is "
+                          f"{config.student.kind.value!r}", "set loss.keep = 0, or student.kind = 'pretrained'")
     if loss.task > 0 and not config.data.sts_train:
         raise ConfigError("config key 'loss.task' needs 'data.sts_train' (labeled pairs)")
     if loss.layer_map is not None and (not loss.layer_map or min(loss.layer_map) < 0):

@@ -22,8 +22,10 @@ from compress.models import has_normalize, load_sentence_transformer
 from compress.precision import resolve
 from compress.report import build_report
 from compress.students import build_student
+from compress.students.prior import prior_embeddings
 from compress.students.prompts import chosen, hand_on, prompted, teacher_prompts
 from compress.targets import checked_tokens, teacher_targets, training_labels
+from compress.teacher_onnx import resolve_runtime
 from compress.train.trainer import TrainData, train_student
 
 if TYPE_CHECKING:
@@ -68,7 +70,8 @@ def _work_dir(config: Config, corpus: Corpus, teacher: SentenceTransformer) -> P
     """The training checkpoints' folder: keyed by the settings, the texts and the teacher's cache key."""
     fingerprint = corpus.fingerprint() + (corpus.passage_fingerprint() if corpus.all_passages else "")
     precision = resolve(config.teacher.precision, teacher.device.type)
-    teacher_digest = teacher_key(teacher, corpus.fingerprint(), precision).digest()
+    runtime = resolve_runtime(config.teacher.runtime, config.teacher.precision, teacher.device.type)
+    teacher_digest = teacher_key(teacher, corpus.fingerprint(), precision, runtime=runtime).digest()
     settings = {k: v for k, v in config.key_dict().items() if k in ("teacher", "data", "student", "loss", "train")}
     blob = json.dumps({"settings": settings, "corpus": fingerprint, "teacher": teacher_digest}, sort_keys=True)
     return Path(config.output.cache_dir) / "runs" / hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -103,8 +106,10 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
         pca, normalize = built.pca, has_normalize(student)
         targets = targets.transformed(lambda a: pca.transform(a, normalize))
     targets = checked_tokens(targets, student, teacher, corpus.train)
-    distill_loss, task_loss = build_losses(config.loss, student, teacher, built.teacher_layers, targets.tokens)
-    data = TrainData(corpus.train + corpus.passages, training_labels(targets), corpus.validation,
+    prior = prior_embeddings(config, corpus.train + corpus.passages) if config.loss.keep > 0 else None
+    distill_loss, task_loss = build_losses(config.loss, student, teacher, built.teacher_layers, targets.tokens,
+                                           0 if prior is None else prior.shape[1])
+    data = TrainData(corpus.train + corpus.passages, training_labels(targets, prior), corpus.validation,
                      targets.validation, sts.dev, sts.train, corpus.validation_passages, targets.validation_passages)
     work_dir = _work_dir(config, corpus, teacher)
     hand_on(teacher, student)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compress.cache import teacher_key
+from compress.config import LOSS_WEIGHTS
 from compress.data.sts import StsPairs
 from compress.io import write_json_atomic
 from compress.metrics import fidelity, sts_spearman
@@ -33,11 +34,16 @@ def describe_model(model: SentenceTransformer) -> dict[str, Any]:
             "max_seq_length": model.max_seq_length}
 
 
-def _teacher_sts(teacher: SentenceTransformer, name: str, pairs: StsPairs, cache_dir: Path) -> float:
-    """Teacher STS scores are cached by teacher key and pair content: they are the same for every student."""
+def teacher_sts_path(teacher: SentenceTransformer, name: str, pairs: StsPairs, cache_dir: Path) -> Path:
+    """Where the teacher's score on ``pairs`` is cached (by teacher key and pair content)."""
     content = json.dumps([pairs.sentences1, pairs.sentences2, pairs.scores]).encode()
     key = teacher_key(teacher, hashlib.sha256(content).hexdigest()).digest()
-    path = cache_dir / "scores" / f"{key}-{name}.json"
+    return cache_dir / "scores" / f"{key}-{name}.json"
+
+
+def _teacher_sts(teacher: SentenceTransformer, name: str, pairs: StsPairs, cache_dir: Path) -> float:
+    """Teacher STS scores are cached by teacher key and pair content: they are the same for every student."""
+    path = teacher_sts_path(teacher, name, pairs, cache_dir)
     if path.exists():
         return float(json.loads(path.read_text())["spearman"])
     score = sts_spearman(teacher, pairs)
@@ -78,8 +84,7 @@ def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainD
         "student": {"kind": config.student.kind.value, "description": built.description, **describe_model(student),
                     "pca": None if built.pca is None
                     else {"explained_variance_ratio": built.pca.explained_variance_ratio}},
-        "losses": {k: v for k, v in config.to_dict()["loss"].items() if k in
-                   ("mse", "cosine", "similarity", "task", "hidden", "attention", "tokens") and v > 0},
+        "losses": {k: v for k, v in config.to_dict()["loss"].items() if k in LOSS_WEIGHTS and v > 0},
         "sts_spearman": scores,
         "validation": {"held_back_sentences": len(data.val_sentences),
                        "targets": "teacher (PCA-reduced)" if built.pca is not None else "teacher", **val},

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compress.cache import teacher_embeddings, teacher_key
-from compress.config import Config
+from compress.config import Config, TeacherRuntime
 from compress.data import Corpus
 from compress.precision import resolve
+from compress.teacher_onnx import resolve_runtime
 from compress.token_cache import TokenTargets, finished_token_targets, teacher_token_targets
 
 if TYPE_CHECKING:
@@ -54,8 +55,12 @@ def _sentence_targets(teacher: SentenceTransformer, corpus: Corpus,
         log.info("teacher embeddings: taken from the token cache of the same corpus")
         return np.asarray(finished.pooled), None
     return np.asarray(teacher_embeddings(teacher, corpus.all, corpus.fingerprint(), cache_dir, t.batch_size,
-                                         t.chunk_size, config.output.progress, precision, t.cache_dtype),
-                      dtype=np.float32), None
+                                         t.chunk_size, config.output.progress, precision, t.cache_dtype,
+                                         _runtime(teacher, config)), dtype=np.float32), None
+
+
+def _runtime(teacher: SentenceTransformer, config: Config) -> TeacherRuntime:
+    return resolve_runtime(config.teacher.runtime, config.teacher.precision, teacher.device.type)
 
 
 def teacher_targets(teacher: SentenceTransformer, corpus: Corpus, config: Config) -> Targets:
@@ -70,8 +75,8 @@ def teacher_targets(teacher: SentenceTransformer, corpus: Corpus, config: Config
         try:
             passages = np.asarray(teacher_embeddings(
                 teacher, corpus.all_passages, corpus.passage_fingerprint(), cache_dir, t.batch_size,
-                t.chunk_size, config.output.progress, resolve(t.precision, teacher.device.type), t.cache_dtype),
-                dtype=np.float32)
+                t.chunk_size, config.output.progress, resolve(t.precision, teacher.device.type), t.cache_dtype,
+                _runtime(teacher, config)), dtype=np.float32)
         finally:
             teacher.max_seq_length = previous
     return Targets(sentences[:n_train], sentences[n_train:], passages[:n_passages], passages[n_passages:], tokens)
@@ -101,10 +106,13 @@ def checked_tokens(targets: Targets, student: SentenceTransformer, teacher: Sent
     return replace(targets, tokens=None)
 
 
-def training_labels(targets: Targets) -> np.ndarray:
-    """One label row per training text (sentences, then passages): the target embedding, and with token targets
-    a last column holding the row's index in the token cache (-1 for passages, which have none)."""
+def training_labels(targets: Targets, prior: np.ndarray | None = None) -> np.ndarray:
+    """One label row per training text (sentences, then passages): the target embedding, then ``prior`` (the
+    pretrained model's own embedding, ``loss.keep``), and with token targets a last column holding the row's index
+    in the token cache (-1 for passages, which have none)."""
     labels = np.concatenate([targets.train, targets.passages]).astype(np.float32)
+    if prior is not None:
+        labels = np.concatenate([labels, prior.astype(np.float32)], axis=1)
     if targets.tokens is None:
         return labels
     rows = np.concatenate([np.arange(len(targets.train)), np.full(len(targets.passages), -1)]).astype(np.float32)

@@ -121,3 +121,29 @@ def test_passages_are_embedded_at_their_own_length_beside_the_sentence_cache(tin
     # the sentence cache is the one a run without passages uses
     assert by_length[config.teacher.max_seq_length]["key"]["corpus"] == corpus.fingerprint()
     assert by_length[config.teacher.max_seq_length]["shape"][0] == 150
+
+
+def test_keep_loss_trains_a_pretrained_student_on_its_own_embeddings_beside_the_targets(
+        tiny_config_toml: Path, tiny_other_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compress import distill as distill_module
+    from compress.errors import ConfigError
+    from compress.students import prior as prior_module
+
+    with pytest.raises(ConfigError, match="pretrained"):
+        load_config(tiny_config_toml, ["loss.keep=0.5"])  # the tiny config's student is a pruned teacher
+    seen: list[np.ndarray] = []
+    embed = prior_module.prior_embeddings
+
+    def recorded(config: Any, texts: list[str]) -> np.ndarray:
+        seen.append(embed(config, texts))
+        return seen[-1]
+
+    monkeypatch.setattr(distill_module, "prior_embeddings", recorded)
+    config = load_config(tiny_config_toml, ["student.kind='pretrained'", f"student.model='{tiny_other_dir}'",
+                                            "student.keep_layers=[0]", "loss.keep=0.5"])
+    report = distill(config, Path(config.output.dir)).report
+    assert report["losses"] == {"mse": 1.0, "keep": 0.5}
+    assert all("keep" in e for e in report["curves"]["train"])
+    # the published model (both of its layers, its own width) embedded every training sentence once
+    assert len(seen) == 1 and seen[0].shape == (180, 16)
+    np.testing.assert_allclose(np.linalg.norm(seen[0], axis=1), 1.0, rtol=1e-5)

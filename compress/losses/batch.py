@@ -19,6 +19,7 @@ class DistillBatch:
     student_tokens: Tensor | None = None  # (batch, seq, dim) projected student token states (loss.tokens)
     teacher_tokens: Tensor | None = None  # (batch, seq, dim) the teacher's cached states at the same positions
     token_mask: Tensor | None = None  # (batch, seq) 1 where both are there and aligned
+    prior: Tensor | None = None  # (batch, dim) the pretrained model's own embeddings (loss.keep)
 
     def mask(self) -> Tensor:
         """The attention mask; layer losses need one (validation keeps them off static students)."""

@@ -12,6 +12,7 @@ from compress.losses.attention import AttentionTransferLoss
 from compress.losses.cosine import CosineDistillLoss
 from compress.losses.distill import DistillLoss, WeightedLoss
 from compress.losses.hidden import HiddenStateLoss, default_layer_map
+from compress.losses.keep import KeepSimilarityLoss
 from compress.losses.mse import MSEDistillLoss
 from compress.losses.similarity import SimilarityKLLoss
 from compress.losses.tokens import TokenStateLoss
@@ -61,10 +62,13 @@ def _internal_losses(config: LossConfig, student: SentenceTransformer, teacher: 
 
 def build_losses(config: LossConfig, student: SentenceTransformer, teacher: SentenceTransformer,
                  kept_layers: list[int] | None = None,
-                 token_targets: TokenTargets | None = None) -> tuple[DistillLoss | None, nn.Module | None]:
+                 token_targets: TokenTargets | None = None,
+                 prior_dim: int = 0) -> tuple[DistillLoss | None, nn.Module | None]:
     """The distillation loss (None when only the task loss is on) and the weighted task loss (or None).
     ``kept_layers``: for a pruned student, the teacher layer each of its blocks was copied from.
-    ``token_targets``: the teacher's cached token states (``loss.tokens``; None: that term is off)."""
+    ``token_targets``: the teacher's cached token states (``loss.tokens``; None: that term is off).
+    ``prior_dim``: the width of the pretrained model's embeddings in the labels (``loss.keep``; 0: that term is
+    off)."""
     components: dict[str, tuple[float, nn.Module]] = {}
     if config.mse > 0:
         components["mse"] = (config.mse, MSEDistillLoss())
@@ -76,8 +80,10 @@ def build_losses(config: LossConfig, student: SentenceTransformer, teacher: Sent
         components.update(_internal_losses(config, student, teacher, kept_layers))
     if config.tokens > 0 and token_targets is not None:
         components["tokens"] = (config.tokens, TokenStateLoss())
+    if config.keep > 0 and prior_dim:
+        components["keep"] = (config.keep, KeepSimilarityLoss())
     needs_teacher = "hidden" in components or "attention" in components
-    distill = (DistillLoss(student, components, teacher if needs_teacher else None, token_targets)
+    distill = (DistillLoss(student, components, teacher if needs_teacher else None, token_targets, prior_dim)
                if components else None)
     task = None
     if config.task > 0:

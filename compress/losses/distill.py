@@ -4,7 +4,8 @@ The distillation dataset has one text column and a ``label`` column holding the 
 embedding. Hidden-state and attention losses need the teacher's internals, so the frozen teacher runs on
 the same token ids inside the loss (student and teacher must share a tokenizer for them). The token loss reads
 the teacher's cached token states instead: then the label's last value is the row's index in that cache (-1: a
-row without token targets, such as a passage).
+row without token targets, such as a passage). The keep loss reads the pretrained model's own embedding of the
+text, ``prior_dim`` values placed after the target (and before that index).
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 class DistillLoss(nn.Module):
     def __init__(self, model: SentenceTransformer, components: dict[str, tuple[float, nn.Module]],
-                 teacher: SentenceTransformer | None = None, token_targets: TokenTargets | None = None) -> None:
+                 teacher: SentenceTransformer | None = None, token_targets: TokenTargets | None = None,
+                 prior_dim: int = 0) -> None:
         super().__init__()
         self.model = model
+        self.prior_dim = prior_dim if "keep" in components else 0
         self.token_targets = token_targets if "tokens" in components else None
         self.project = token_projection(model)
         self.components = nn.ModuleDict({name: module for name, (_, module) in components.items()})
@@ -65,8 +68,10 @@ class DistillLoss(nn.Module):
         student = out["sentence_embedding"]
         rows = labels[:, -1] if self.token_targets is not None else None
         labels = labels[:, :-1] if rows is not None else labels
+        prior = labels[:, -self.prior_dim:] if self.prior_dim else None
+        labels = labels[:, :-self.prior_dim] if self.prior_dim else labels
         batch = DistillBatch(student=student, teacher=labels.to(student.dtype),
-                             attention_mask=inputs.get("attention_mask"))
+                             attention_mask=inputs.get("attention_mask"), prior=prior)
         if rows is not None:
             batch.student_tokens = self.project(out["token_embeddings"])
             batch.teacher_tokens, batch.token_mask = self._teacher_tokens(rows, out["attention_mask"])

@@ -54,8 +54,10 @@ def _fill(tmp: Path, stages: Stages) -> None:
     shutil.copy2(stages.bench.folder / "pareto.png", tmp / "pareto.png")
 
 
-def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: str) -> dict[str, Any]:
-    """Build the release folder; return the summary that ``compress run --json`` prints."""
+def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: str,
+             budget: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the release folder; return the summary that ``compress run --json`` prints. ``budget``: how
+    ``train.budget_minutes`` chose the sample and epochs (``compress.budget``), reported beside the stages."""
     distill_report = _read(stages.distill.folder / "student" / "distill_report.json")
     export_manifest = _read(stages.export.folder / "model" / MANIFEST)
     export_report = _read(stages.export.folder / "model" / "export_report.json")
@@ -66,7 +68,7 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
     numbers = metrics(distill_report, export_report, bench)
     report = {"schema": "st-compress/run_report/1", "command": command, "passed": gates["passed"],
               "gates": gates, "metrics": numbers, "stages": stages.summary(), "machine": bench["machine"],
-              "config": config.to_dict()}
+              "config": config.to_dict(), **({"budget": budget} if budget else {})}
     with building_dir(out_dir) as tmp:
         _fill(tmp, stages)
         (tmp / "bench").mkdir()
@@ -80,4 +82,4 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
                              "config": config.to_dict(), "stages": stages.summary(),
                              **{k: export_manifest[k] for k in MANIFEST_KEYS if k in export_manifest}})
     return {"out_dir": str(out_dir), "passed": gates["passed"], "gates": gates, "metrics": numbers,
-            "stages": stages.summary()}
+            "stages": stages.summary(), **({"budget": budget["choice"]} if budget else {})}

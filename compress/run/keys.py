@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.config import PASSAGE_KEYS, Config
+from compress.config import PASSAGE_KEYS, Config, TeacherRuntime
 from compress.gates import BENCH_GATE_KEYS
 from compress.models import resolve_model
 from compress.preflight import check_input_file
 from compress.run.stages import digest
+from compress.teacher_onnx import config_runtime
 from export.artifact.manifest import sha256_file
 
 SKIP_DIRS = {"onnx", "openvino", ".git"}
@@ -88,9 +89,11 @@ def stage_keys(config: Config) -> StageKeys:
               **{k: data[k] for k in PASSAGE_KEYS if k in data}}
     sts = {name: file_sha(data[name], f"data.{name}") for name in ("sts_dev", "sts_test")}
     sts_train = file_sha(data["sts_train"], "data.sts_train") if config.loss.task > 0 else None
+    runtime = config_runtime(config)  # PyTorch, the original runtime, is left out: its keys stay as they were
     teacher = {**{k: v for k, v in c["teacher"].items() if k != "prompts"},
                "weights": model_digest(config.teacher.model),
-               **({"prefixes": prefixes} if (prefixes := distill_prefixes(config)) else {})}
+               **({"prefixes": prefixes} if (prefixes := distill_prefixes(config)) else {}),
+               **({"runtime": runtime.value} if runtime is not TeacherRuntime.TORCH else {})}
     distill = digest({"teacher": teacher, "sample": sample, "sts": sts, "sts_train": sts_train,
                       **{k: c[k] for k in ("student", "loss", "train")}})
     export = digest({"distill": distill, "export": c["export"], "sample": sample, "sts_dev": sts["sts_dev"]})

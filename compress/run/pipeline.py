@@ -63,8 +63,11 @@ def preflight(config: Config, out_dir: Path) -> None:
 def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
     """The whole run; under torchrun every rank fills its share of the teacher cache and trains (DDP), and rank 0
     alone exports, benchmarks and writes the release while the others wait for its summary."""
+    from compress.budget import budgeted
+
     here = dist.start()
     preflight(config, out_dir)
+    config, budget = budgeted(config)  # a budget becomes a pinned sample and epochs (probed in about a minute)
     keys = stage_keys(config)
     store = StageStore(Path(config.output.cache_dir) / "stages")
     with ExitStack() as stack:
@@ -77,7 +80,7 @@ def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
             from compress.distill import distill
 
             distill(config, Path(config.output.cache_dir) / "stages" / f".rank-{here.rank}")
-        summary = dist.main_only(lambda: _release(config, out_dir, command, store, keys, distilled))
+        summary = dist.main_only(lambda: _release(config, out_dir, command, store, keys, distilled, budget))
     return RunResult(out_dir, summary)
 
 
@@ -86,7 +89,7 @@ def _lock(stack: ExitStack, store: StageStore) -> None:
 
 
 def _release(config: Config, out_dir: Path, command: str, store: StageStore, keys: StageKeys,
-             distilled: StageOutcome | None) -> Any:
+             distilled: StageOutcome | None, budget: dict[str, Any] | None) -> Any:
     """Rank 0, after distillation: export, benchmark, and the release folder; the run's summary."""
     if distilled is None:
         raise RuntimeError("the release is assembled on rank 0, which distills")
@@ -95,7 +98,7 @@ def _release(config: Config, out_dir: Path, command: str, store: StageStore, key
     exported = store.run("export", keys.export, lambda tmp: _export(config, distilled.folder / "student", tmp))
     benched = store.run("bench", keys.bench, lambda tmp: _bench(config, exported.folder / "model",
                                                                 distilled.folder / "student", tmp, command))
-    return assemble(config, out_dir, Stages(distilled, exported, benched), command, RUN_KIND)
+    return assemble(config, out_dir, Stages(distilled, exported, benched), command, RUN_KIND, budget)
 
 
 def _distill(config: Config, folder: Path) -> dict[str, Any]:

@@ -114,6 +114,21 @@ def card_scores(m: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _budget_lines(budget: dict[str, Any] | None) -> list[str]:
+    """How ``train.budget_minutes`` was spent: what the probe measured, what it chose, the estimate."""
+    if not budget:
+        return []
+    choice, found = budget["choice"], budget["throughput"]
+    estimate = choice["estimate_s"]
+    return ["## Budget", "",
+            f"- train.budget_minutes = {budget['budget_minutes']:g}: data.max_sentences = {choice['max_sentences']}, "
+            f"train.epochs = {choice['epochs']:g} ({choice['rule']}); the recorded config pins both",
+            f"- measured: teacher {found['teacher_per_s']:.1f} sentences/s, training {found['train_per_s']:.1f} "
+            f"sentences/s, student {found['student_per_s']:.0f} sentences/s (probe {found['probe_s']:.0f} s)",
+            f"- estimated minutes: teacher {estimate['teacher'] / 60:.1f}, training {estimate['training'] / 60:.1f}, "
+            f"fixed {estimate['fixed'] / 60:.1f} (the distill stage's actual seconds: Stages below)", ""]
+
+
 def report_markdown(report: dict[str, Any], bench: dict[str, Any]) -> str:
     gates = report["gates"]
     lines = [f"# st-compress run: {'PASSED' if report['passed'] else 'FAILED'}", "", f"Command: `{report['command']}`",
@@ -122,7 +137,7 @@ def report_markdown(report: dict[str, Any], bench: dict[str, Any]) -> str:
     configured = {k: v for k, v in gates["bench"].items() if v is not None and k != "models"}
     lines += [f"- bench gates on the student: {', '.join(f'{k}={v}' for k, v in configured.items()) or 'none set'}",
               ""]
-    lines += _distill_lines(report["metrics"]) + _export_lines(report["metrics"])
+    lines += _budget_lines(report.get("budget")) + _distill_lines(report["metrics"]) + _export_lines(report["metrics"])
     lines += ["## Latency and accuracy (STS-B test)", "", machine_line(bench["machine"]), "",
               *results_markdown(bench), *retrieval_markdown(bench), *edge_markdown(bench), "", "## Stages", "",
               "| stage | key | reused | seconds |", "|---|---|---|---:|"]

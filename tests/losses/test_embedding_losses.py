@@ -57,3 +57,20 @@ def test_temperature_schedule_anneals_geometrically() -> None:
     loss.progress = 1.0
     assert loss.current_temperature() == pytest.approx(0.02)
     assert SimilarityKLLoss(0.07).current_temperature() == 0.07
+
+
+def test_keep_loss_holds_the_pretrained_models_similarities_not_its_vectors() -> None:
+    from compress.losses.keep import KeepSimilarityLoss
+
+    torch.manual_seed(0)
+    prior = torch.randn(8, 4)
+    rotated = torch.cat([prior, torch.zeros(8, 2)], dim=1) @ torch.linalg.qr(torch.randn(6, 6))[0]
+    loss = KeepSimilarityLoss()
+    same = loss(DistillBatch(student=3 * rotated, teacher=torch.randn(8, 6), attention_mask=None, prior=prior))
+    assert same.item() == pytest.approx(0.0, abs=1e-10)  # another space and scale, the same similarities
+    student = nn.Parameter(torch.randn(8, 6))
+    before = loss(DistillBatch(student=student, teacher=torch.randn(8, 6), attention_mask=None, prior=prior))
+    before.backward()
+    assert before.item() > 0.05 and student.grad is not None and student.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match=r"loss\.keep"):
+        loss(DistillBatch(student=student, teacher=torch.randn(8, 6), attention_mask=None))

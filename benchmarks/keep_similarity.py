@@ -1,0 +1,107 @@
+"""``loss.keep``: does holding the pretrained student's own similarities while it distills keep more of what it knew?
+
+Each variant is the package's distill stage (``compress.distill.distill``) on the default recipe with a smaller
+sample and fewer epochs (``--sample``, ``--epochs``: the teacher cache of that sample is shared by every variant) and
+``loss.keep`` at the given weight; weight 0 is the recipe itself, or ``--baseline DIR``, a student already trained
+with exactly those settings (e.g. ``compress distill --set train.budget_minutes=20``'s, which chose them). Measured
+on the PyTorch students: STS-B dev and the held-back cosine to the teacher (from the distill report), and the
+nDCG@10 of each student alone on the shared retrieval sets (its own queries and documents; no teacher index here),
+beside the published all-MiniLM-L6-v2's. STS-B test is not read.
+
+Reproduce (repo root, after scripts/setup.sh; about 12 minutes per weight on 2 cores, plus the sample's teacher pass):
+    .venv/bin/python benchmarks/keep_similarity.py --weights 0.02 0.1 --baseline runs/budget-20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from compress.bench.report import machine_info, machine_line
+from compress.bench.retrieval.evaluate import NDCG, score
+from compress.config import SearchKind, load_config
+from compress.data.beir import load_beir
+from compress.distill import distill
+from compress.io import write_json_atomic, write_text_atomic
+from compress.models import load_sentence_transformer
+
+RESULTS = Path(__file__).parent / "results"
+SETS = ("cacm", "npl")
+
+
+def alone(model_dir: str, data: Path) -> dict[str, float]:
+    """nDCG@10 x100 of a model's own queries against its own documents, per retrieval set."""
+    model = load_sentence_transformer(model_dir)
+    out = {}
+    for name in SETS:
+        rset = load_beir(data / "retrieval" / name, name)
+        queries, docs = (np.asarray(model.encode(texts, batch_size=32, normalize_embeddings=True))
+                         for texts in (rset.queries, rset.docs))
+        out[name] = round(score(queries, docs, rset, SearchKind.EXACT)[NDCG], 2)  # x100 already
+    return out
+
+
+def row(name: str, weight: float, student_dir: Path, report: dict[str, Any], data: Path) -> dict[str, Any]:
+    return {"variant": name, "keep": weight, "student": str(student_dir),
+            "sts_dev": report["sts_spearman"]["student"].get("sts_dev"),
+            "heldback_cosine": report["validation"].get("cosine"),
+            "train_minutes": round(report["training"]["seconds"] / 60, 1), "ndcg@10": alone(str(student_dir), data)}
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    minilm = doc["minilm_ndcg@10"]
+    lines = ["# loss.keep: the pretrained student's own similarities, held while it distills", "",
+             f"Command: `{doc['command']}`", "", machine_line(doc["machine"]), "",
+             f"Default recipe with data.max_sentences={doc['sample']}, train.epochs={doc['epochs']:g}; PyTorch "
+             "students. STS-B dev x100; cosine to the teacher on the held-back corpus sentences; nDCG@10 x100 of "
+             "the student alone (its queries on its own documents). The published all-MiniLM-L6-v2 (all six layers, "
+             f"no distillation) alone: CACM {minilm['cacm']:.2f}, NPL {minilm['npl']:.2f}.", "",
+             "| variant | loss.keep | STS-B dev | held-back cos | CACM nDCG@10 | NPL nDCG@10 | train min |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in doc["results"]:
+        n = r["ndcg@10"]
+        lines.append(f"| {r['variant']} | {r['keep']:g} | {r['sts_dev']:.2f} | {r['heldback_cosine']:.4f} | "
+                     f"{n['cacm']:.2f} | {n['npl']:.2f} | {r['train_minutes']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.02, 0.1])
+    parser.add_argument("--sample", type=int, default=11000)
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--baseline", type=Path, help="a student trained with these settings and loss.keep = 0")
+    parser.add_argument("--work", type=Path, default=Path("runs/keep"))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    base = [f"data.max_sentences={args.sample}", f"train.epochs={args.epochs}"]
+    jobs = [(0.0, args.baseline)] + [(w, None) for w in args.weights if w > 0]
+    doc: dict[str, Any] = {"command": "python benchmarks/keep_similarity.py " + shlex.join(sys.argv[1:]),
+                           "machine": machine_info(), "sample": args.sample, "epochs": args.epochs,
+                           "minilm_ndcg@10": alone("all-MiniLM-L6-v2", args.data), "results": []}
+    for weight, folder in jobs:
+        if folder is not None:
+            report = json.loads((folder / "distill_report.json").read_text())
+            if report["config"]["data"]["max_sentences"] != args.sample or report["config"]["train"]["epochs"] \
+                    != args.epochs:
+                raise SystemExit(f"{folder} was not trained with {base}")
+        else:
+            config = load_config(None, [*base, f"loss.keep={weight}"] if weight else base)
+            folder = args.work / f"keep-{weight:g}"
+            report = distill(config, folder).report
+        doc["results"].append(row("recipe" if not weight else f"keep {weight:g}", weight, folder, report, args.data))
+        write_json_atomic(RESULTS / "keep_similarity.json", doc)
+        write_text_atomic(RESULTS / "keep_similarity.md", markdown(doc))
+        print(json.dumps(doc["results"][-1]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The config's closed choices, as string enums (``compress.config`` reads them from TOML)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class StudentKind(StrEnum):
+    PRUNED = "pruned"
+    PRETRAINED = "pretrained"
+    STATIC = "static"  # Model2Vec token vectors distilled from the teacher, then fine-tuned
+
+
+class MatchKind(StrEnum):
+    PROJECTION = "projection"
+    PCA = "pca"
+
+
+class SelectBy(StrEnum):
+    """Which validation metric picks the best checkpoint."""
+
+    COSINE = "cosine"
+    MSE = "mse"
+    STS_DEV = "sts_dev_spearman"
+
+
+class Precision(StrEnum):
+    """Compute precision: ``auto`` is bf16 autocast where the hardware runs it natively, else fp32."""
+
+    AUTO = "auto"
+    FP32 = "fp32"
+    BF16 = "bf16"
+
+
+class TeacherRuntime(StrEnum):
+    """What runs the teacher while it fills the embedding cache: ``auto`` is onnxruntime (fp32) on a CPU without
+    native bf16, where it embeds about 1.5x faster than PyTorch fp32 at the same targets, else PyTorch."""
+
+    AUTO = "auto"
+    TORCH = "torch"
+    ONNXRUNTIME = "onnxruntime"
+
+
+class CacheDtype(StrEnum):
+    """How the teacher's embeddings are stored: float16 halves the cache (and its reads) for a rounding of ~1e-3."""
+
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+
+
+class SearchKind(StrEnum):
+    """Retrieval search (compress.bench.retrieval.search): exact numpy, or faiss HNSW; auto: exact below 2M docs."""
+
+    AUTO = "auto"
+    EXACT = "exact"
+    HNSW = "hnsw"
+
+
+class AttentionMode(StrEnum):
+    AUTO = "auto"
+    DISTRIBUTION = "distribution"
+    RELATION = "relation"
+
+
+class Target(StrEnum):
+    """Quantization targets: one int8 file per target (see export.presets)."""
+
+    AVX2 = "avx2"
+    AVX512 = "avx512"
+    AVX512_VNNI = "avx512_vnni"
+    ARM64 = "arm64"
+
+
+class OpenVinoMode(StrEnum):
+    """OpenVINO files in the artifact: ``auto`` when the extra is installed and an x86 target is asked for."""
+
+    AUTO = "auto"
+    ON = "on"  # required: exit 2 when the extra is missing
+    OFF = "off"
+
+
+class Calibration(StrEnum):
+    MINMAX = "minmax"
+    ENTROPY = "entropy"
+    PERCENTILE = "percentile"
