@@ -165,10 +165,18 @@ def teacher_embeddings(model: SentenceTransformer, sentences: Sequence[str], cor
         if encode is None:  # the export failed or its vectors are not PyTorch's: said in the log
             key = teacher_key(model, corpus_fingerprint, precision, dtype, TeacherRuntime.TORCH, weights)
     log.info("teacher embeddings: %s on %s (%s)", precision.value, device_type, key.runtime)
+    return cached_embeddings(sentences, encode or torch_encoder(model, precision, batch_size), key, cache_dir,
+                             chunk_size, show_progress)
 
-    def torch_encode(batch: list[str]) -> np.ndarray:
+
+def torch_encoder(model: SentenceTransformer, precision: Precision, batch_size: int) -> EncodeFn:
+    """The teacher's PyTorch encode function as the cache runs it: autocast at ``precision`` (resolved here), float32
+    rows out."""
+    device_type = model.device.type
+    precision = resolve(precision, device_type)
+
+    def encode(batch: list[str]) -> np.ndarray:
         with autocast(precision, device_type):
             vectors = model.encode(batch, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False)
         return vectors.float().cpu().numpy()
-
-    return cached_embeddings(sentences, encode or torch_encode, key, cache_dir, chunk_size, show_progress)
+    return encode

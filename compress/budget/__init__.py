@@ -10,7 +10,6 @@ file to measure again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import replace
@@ -28,8 +27,9 @@ SCHEMA = "st-compress/budget/1"
 
 
 def record_path(config: Config) -> Path:
-    key = hashlib.sha256(json.dumps(config.key_dict(), sort_keys=True).encode()).hexdigest()[:20]
-    return Path(config.output.cache_dir) / "budget" / f"{key}.json"
+    from compress.run.stages import digest
+
+    return Path(config.output.cache_dir) / "budget" / f"{digest(config.key_dict())}.json"
 
 
 def _plan(config: Config) -> dict[str, Any]:

@@ -57,22 +57,9 @@ def _rate(texts: list[str], encode: Any) -> tuple[float, Any]:
     return len(texts) / (time.perf_counter() - start), out
 
 
-def _torch_encode(teacher: SentenceTransformer, config: Config) -> Any:
-    from compress.precision import autocast, resolve
-
-    t, device = config.teacher, teacher.device.type
-    precision = resolve(t.precision, device)
-
-    def encode(batch: list[str]) -> np.ndarray:
-        with autocast(precision, device):
-            vectors = teacher.encode(batch, batch_size=t.batch_size, convert_to_tensor=True, show_progress_bar=False)
-        return vectors.float().cpu().numpy()
-    return encode
-
-
 def _teacher_encode(teacher: SentenceTransformer, texts: list[str], config: Config) -> Any:
     """The encode function the cache will use: onnxruntime or PyTorch (``teacher.runtime``), at the precision."""
-    from compress.cache import weights_fingerprint
+    from compress.cache import torch_encoder, weights_fingerprint
     from compress.config import TeacherRuntime
     from compress.teacher_onnx import onnx_encoder, resolve_runtime
 
@@ -82,7 +69,7 @@ def _teacher_encode(teacher: SentenceTransformer, texts: list[str], config: Conf
                               texts)
         if encode is not None:
             return encode
-    return _torch_encode(teacher, config)
+    return torch_encoder(teacher, t.precision, t.batch_size)
 
 
 def _uncached_sts_texts(teacher: SentenceTransformer, config: Config) -> int:
