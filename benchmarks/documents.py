@@ -12,6 +12,8 @@ embedded once):
     .venv/bin/python benchmarks/documents.py --data ../shared/data --variants sentences passages --epochs 0.5
     .venv/bin/python benchmarks/documents.py --reference runs/default-student   # a trained student folder
     .venv/bin/python benchmarks/documents.py --variants '10k: tokens' '10k: sentences'   # token-level targets
+    .venv/bin/python benchmarks/documents.py --variants '10k: sentences' '10k: keep 0.02' '10k: keep 0.1'
+    .venv/bin/python benchmarks/documents.py --variants '10k: block 8 tokens' '10k: passages + keep 0.1'
     .venv/bin/python benchmarks/documents.py --artifact runs/release   # its int8 files on sentences and passages
 
 Rows of earlier invocations are kept (by name and epochs) and rewritten beside the new ones in
@@ -21,6 +23,7 @@ benchmarks/results/documents.{json,md}.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import shlex
@@ -35,14 +38,17 @@ import numpy as np
 from compress.bench.report import machine_info, machine_line
 from compress.bench.retrieval.cache import encoded_paths, model_fingerprint
 from compress.bench.retrieval.evaluate import NDCG, load, mean_cosine, score
-from compress.config import Config, SearchKind, load_config
+from compress.bench.retrieval.search import normalized
+from compress.cache import teacher_embeddings, teacher_encoder, weights_fingerprint
+from compress.config import Config, SearchKind, _build, load_config
 from compress.data import corpus_of
 from compress.data.beir import RetrievalSet, load_beir
 from compress.distill import distill
-from compress.io import write_json_atomic, write_text_atomic
+from compress.io import write_json_atomic, write_npy_atomic, write_text_atomic
 from compress.metrics import cosine_summary, fidelity
 from compress.models import load_sentence_transformer, resolve_model
-from compress.targets import teacher_targets
+from compress.precision import resolve
+from compress.teacher_onnx import PARITY_TEXTS, config_runtime
 from export.artifact.prompts import Prompts
 
 RESULTS = Path(__file__).parent / "results"
@@ -57,6 +63,12 @@ VARIANTS: dict[str, list[str]] = {
     "10k: sentences": ["data.max_sentences=10000", "train.epochs=2"],
     "10k: tokens 0.1": ["data.max_sentences=10000", "train.epochs=2", "loss.tokens=0.1"],
     "10k: similarity": ["data.max_sentences=10000", "train.epochs=2", "loss.similarity=1.0"],
+    # loss.keep (the pretrained student's own similarities): what it does to the teacher's index
+    "10k: keep 0.02": ["data.max_sentences=10000", "train.epochs=2", "loss.keep=0.02"],
+    "10k: keep 0.1": ["data.max_sentences=10000", "train.epochs=2", "loss.keep=0.1"],
+    # an intermediate teacher block (8 of 0..11) to the student block as deep (2 of 0..3), from the token cache
+    "10k: block 8 tokens": ["data.max_sentences=10000", "train.epochs=2", "loss.tokens=1.0", "loss.token_layer=8"],
+    "10k: passages + keep 0.1": ["data.max_sentences=10000", "train.epochs=2", "loss.keep=0.1", *PASSAGES],
 }
 
 
@@ -65,24 +77,36 @@ def _embed(model: Any, texts: list[str]) -> np.ndarray:
                                    show_progress_bar=False))
 
 
-def _teacher_index(teacher: str, rset: RetrievalSet, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+def _teacher_encode(model: Any, config: Config, probe: list[str]) -> Any:
+    """The teacher's encode function as the distill stage's cache runs it (onnxruntime where it would run fp32 on
+    this CPU and matches PyTorch, PyTorch otherwise)."""
+    t = config.teacher
+    return teacher_encoder(model, weights_fingerprint(model), t.precision, t.batch_size, config_runtime(config),
+                           Path(config.output.cache_dir), probe)[0]
+
+
+def _teacher_index(config: Config, rset: RetrievalSet, cache: Path) -> tuple[np.ndarray, np.ndarray]:
     """The teacher's query and document embeddings of ``rset`` from the benchmark cache (computed when missing)."""
+    teacher = config.teacher.model
     encoded = encoded_paths(model_fingerprint(resolve_model(teacher), None), rset, Prompts(), cache / "embeddings")
     if encoded.missing():
         model = load_sentence_transformer(teacher)
+        encode = _teacher_encode(model, config, rset.docs[:PARITY_TEXTS])
+        encoded.queries.parent.mkdir(parents=True, exist_ok=True)
         for path, texts in ((encoded.queries, rset.queries), (encoded.docs, rset.docs)):
             if not path.exists():
-                np.save(path, _embed(model, texts))
+                logging.info("teacher: embedding %d texts of %s", len(texts), rset.name)
+                write_npy_atomic(path, normalized(encode(texts)))
     return load(encoded)
 
 
-def retrieval(student_dir: Path, teacher: str, data: Path, cache: Path) -> dict[str, Any]:
+def retrieval(student_dir: Path, config: Config, data: Path, cache: Path) -> dict[str, Any]:
     """Per set: the student's nDCG@10 and retention, its queries on the teacher's index, cosines to the teacher."""
     student = load_sentence_transformer(str(student_dir))
     out: dict[str, Any] = {}
     for name in SETS:
         rset = load_beir(data / "retrieval" / name, name)
-        t_queries, t_docs = _teacher_index(teacher, rset, cache)
+        t_queries, t_docs = _teacher_index(config, rset, cache)
         start = time.perf_counter()
         s_queries, s_docs = _embed(student, rset.queries), _embed(student, rset.docs)
         seconds = time.perf_counter() - start
@@ -100,24 +124,26 @@ def retrieval(student_dir: Path, teacher: str, data: Path, cache: Path) -> dict[
 class Evaluation:
     data: Path
     cache: Path
-    teacher: str
+    config: Config  # the default recipe's (its teacher)
     passages: tuple[list[str], np.ndarray]  # held-back passages and the teacher's embeddings of them
 
 
 def held_back_passages(config: Config) -> tuple[list[str], np.ndarray]:
-    """The held-back passages of the passage recipe and their teacher targets (through the distill stage's cache),
-    so that every variant, with passages or without, is measured on the same ones."""
-    corpus = corpus_of(config.data)
+    """The held-back passages of the passage recipe and the teacher's embeddings of them (through the distill
+    stage's cache, on their own), so that every variant, with passages or without, is measured on the same ones."""
+    texts = corpus_of(config.data).validation_passages
     teacher = load_sentence_transformer(config.teacher.model)
-    if config.teacher.max_seq_length:
-        teacher.max_seq_length = config.teacher.max_seq_length
-    return corpus.validation_passages, teacher_targets(teacher, corpus, config).validation_passages
+    teacher.max_seq_length = config.data.passage_max_tokens
+    t, fingerprint = config.teacher, hashlib.sha256("\n".join(texts).encode()).hexdigest()
+    return texts, np.asarray(teacher_embeddings(
+        teacher, texts, fingerprint, Path(config.output.cache_dir), t.batch_size, t.chunk_size, False,
+        resolve(t.precision, teacher.device.type), t.cache_dtype, config_runtime(config)), dtype=np.float32)
 
 
 def row(name: str, overrides: list[str], student_dir: Path, report: dict[str, Any],
         evaluation: Evaluation) -> dict[str, Any]:
     validation, training = report["validation"], report["training"]
-    sets = retrieval(student_dir, evaluation.teacher, evaluation.data, evaluation.cache)
+    sets = retrieval(student_dir, evaluation.config, evaluation.data, evaluation.cache)
     texts, targets = evaluation.passages
     student = load_sentence_transformer(str(student_dir))
     passage = fidelity(_embed(student, texts), targets)
@@ -188,6 +214,18 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _distilled(config: Config, folder: Path) -> tuple[Path, dict[str, Any]]:
+    """The variant's student: the one already in ``folder`` when it was trained with this very config (a rerun
+    after an interrupted evaluation), else a new one from the package's distill stage."""
+    done = folder / "distill_report.json"
+    # the recorded config read back as a Config, so that keys added since (at their defaults) compare equal
+    if done.is_file() and _build(Config, (report := json.loads(done.read_text()))["config"], "") == config:
+        logging.info("%s: reusing the student trained with this config", folder)
+        return folder, report
+    result = distill(config, folder)
+    return result.student_dir, result.report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="../shared/data")
@@ -212,11 +250,12 @@ def main() -> None:
     earlier = before.get("results", [])
     command = "python benchmarks/documents.py " + shlex.join(sys.argv[1:])
     done: list[dict[str, Any]] = []
-    teacher = load_config(None, base).teacher.model
+    recipe = load_config(None, base)
     passages = held_back_passages(load_config(None, base + PASSAGES))
     int8 = dict(before.get("int8", {}))
-    sentences = corpus_of(load_config(None, base).data).validation[:len(passages[0])]
-    int8.update({folder: int8_fidelity(Path(folder), sentences, passages[0]) for folder in args.artifact})
+    if args.artifact:
+        sentences = corpus_of(recipe.data).validation[:len(passages[0])]
+        int8.update({folder: int8_fidelity(Path(folder), sentences, passages[0]) for folder in args.artifact})
     jobs: list[tuple[str, list[str], Path | None]] = [(name, VARIANTS[name], None) for name in args.variants]
     jobs += [(f"reference: {Path(folder).name}", [], Path(folder)) for folder in args.reference]
 
@@ -232,11 +271,10 @@ def main() -> None:
         save()
     for name, overrides, folder in jobs:
         if folder is None:
-            result = distill(load_config(None, base + overrides), Path(args.work) / name)
-            folder, report = result.student_dir, result.report
+            folder, report = _distilled(load_config(None, base + overrides), Path(args.work) / name)
         else:
             report = json.loads((folder / "distill_report.json").read_text())
-        done.append(row(name, overrides, folder, report, Evaluation(data, cache, teacher, passages)))
+        done.append(row(name, overrides, folder, report, Evaluation(data, cache, recipe, passages)))
         print(json.dumps(done[-1]), flush=True)
         save()
 

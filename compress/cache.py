@@ -159,14 +159,26 @@ def teacher_embeddings(model: SentenceTransformer, sentences: Sequence[str], cor
     precision = resolve(precision, device_type)
     weights = weights_fingerprint(model)
     key = teacher_key(model, corpus_fingerprint, precision, dtype, runtime, weights)
-    encode: EncodeFn | None = None
+    encode = torch_encoder(model, precision, batch_size)  # not called when the cache is finished
     if runtime is TeacherRuntime.ONNXRUNTIME and not is_finished(key, cache_dir):
-        encode = onnx_encoder(model, weights, cache_dir, batch_size, list(sentences[:PARITY_TEXTS]))
-        if encode is None:  # the export failed or its vectors are not PyTorch's: said in the log
-            key = teacher_key(model, corpus_fingerprint, precision, dtype, TeacherRuntime.TORCH, weights)
+        encode, resolved = teacher_encoder(model, weights, precision, batch_size, runtime, cache_dir,
+                                           sentences[:PARITY_TEXTS])
+        if resolved is not runtime:  # the export failed or its vectors are not PyTorch's: said in the log
+            key = teacher_key(model, corpus_fingerprint, precision, dtype, resolved, weights)
     log.info("teacher embeddings: %s on %s (%s)", precision.value, device_type, key.runtime)
-    return cached_embeddings(sentences, encode or torch_encoder(model, precision, batch_size), key, cache_dir,
-                             chunk_size, show_progress)
+    return cached_embeddings(sentences, encode, key, cache_dir, chunk_size, show_progress)
+
+
+def teacher_encoder(model: SentenceTransformer, weights: str, precision: Precision, batch_size: int,
+                    runtime: TeacherRuntime, cache_dir: Path, probe: Sequence[str]) -> tuple[EncodeFn, TeacherRuntime]:
+    """The encode function the cache runs the teacher with, and the runtime it resolved to: onnxruntime where
+    ``runtime`` asks for it and its vectors match PyTorch's on ``probe`` (``weights``: ``weights_fingerprint``,
+    which names the exported graph), PyTorch otherwise."""
+    if runtime is TeacherRuntime.ONNXRUNTIME:
+        encode = onnx_encoder(model, weights, cache_dir, batch_size, list(probe))
+        if encode is not None:
+            return encode, runtime
+    return torch_encoder(model, precision, batch_size), TeacherRuntime.TORCH
 
 
 def torch_encoder(model: SentenceTransformer, precision: Precision, batch_size: int) -> EncodeFn:

@@ -88,6 +88,7 @@ class LossConfig:
     hidden: float = 0.0
     attention: float = 0.0
     tokens: float = 0.0  # the teacher's cached final token states, position by position (compress.losses.tokens)
+    token_layer: int | None = None  # loss.tokens from this teacher block (0-based), to the student block as deep
     keep: float = 0.0  # a pretrained student's own in-batch similarities, held while it learns (compress.losses.keep)
     attention_mode: AttentionMode = AttentionMode.AUTO
     relation_heads: int = 12

@@ -35,20 +35,21 @@ def _range_checks(config: Config) -> list[tuple[bool, str, str]]:
         (tr.weight_decay >= 0, "train.weight_decay", "must be >= 0"),
         (tr.eval_steps >= 1, "train.eval_steps", "must be >= 1"),
         (tr.save_total_limit >= 1, "train.save_total_limit", "must be >= 1"),
-        ((tr.max_seq_length or 1) >= 1, "train.max_seq_length", "must be >= 1 or none"),
+        (tr.max_seq_length is None or tr.max_seq_length >= 1, "train.max_seq_length", "must be >= 1 or none"),
         (t.batch_size >= 1, "teacher.batch_size", "must be >= 1"),
         (t.chunk_size >= 1, "teacher.chunk_size", "must be >= 1"),
-        ((t.max_seq_length or 1) >= 1, "teacher.max_seq_length", "must be >= 1 or none"),
+        (t.max_seq_length is None or t.max_seq_length >= 1, "teacher.max_seq_length", "must be >= 1 or none"),
         (st.num_layers >= 1, "student.num_layers", "must be >= 1"),
         (st.static_dims >= 2, "student.static_dims", "must be >= 2"),
         (d.validation_sentences >= 0, "data.validation_sentences", "must be >= 0"),
-        ((d.max_sentences or 2) >= 2, "data.max_sentences", "must be >= 2 or none"),
+        (d.max_sentences is None or d.max_sentences >= 2, "data.max_sentences", "must be >= 2 or none"),
         (d.passages >= 0, "data.passages", "must be >= 0 (0: sentences only)"),
         (d.validation_passages >= 0, "data.validation_passages", "must be >= 0"),
         (d.passage_max_tokens >= 8, "data.passage_max_tokens", "must be >= 8"),
         (lo.temperature > 0, "loss.temperature", "must be > 0"),
-        ((lo.temperature_end or 1) > 0, "loss.temperature_end", "must be > 0"),
+        (lo.temperature_end is None or lo.temperature_end > 0, "loss.temperature_end", "must be > 0 or none"),
         (lo.relation_heads >= 1, "loss.relation_heads", "must be >= 1"),
+        (lo.token_layer is None or lo.token_layer >= 0, "loss.token_layer", "must be >= 0 (a teacher block) or none"),
         (0 < ex.min_retention <= 100, "export.min_retention", "must be in (0, 100] (percent)"),
         (0 < ex.min_cosine <= 1, "export.min_cosine", "must be in (0, 1]"),
         (0 < ex.parity_min_cosine <= 1, "export.parity_min_cosine", "must be in (0, 1]"),
@@ -138,6 +139,9 @@ def _validate_loss(config: Config) -> None:
         raise ConfigError("config key 'loss.tokens' needs a transformer student matched by a projection (token "
                           "states have no PCA and a static student no context)",
                           "set loss.tokens = 0, or student.match = 'projection' with a pruned/pretrained student")
+    if loss.token_layer is not None and loss.tokens == 0:
+        raise ConfigError("config key 'loss.token_layer' chooses the teacher block for loss.tokens, which is 0",
+                          "set loss.tokens above 0, or loss.token_layer = none")
     if loss.keep > 0 and config.student.kind is not StudentKind.PRETRAINED:
         raise ConfigError("config key 'loss.keep' holds a pretrained student's own similarities; this student is "
                           f"{config.student.kind.value!r}", "set loss.keep = 0, or student.kind = 'pretrained'")

@@ -38,7 +38,10 @@ def sts_spearman_from_embeddings(emb1: np.ndarray, emb2: np.ndarray, pairs: StsP
     return 100 * spearman(cosines(emb1, emb2), np.asarray(pairs.scores))
 
 
-def sts_spearman(model: SentenceTransformer, pairs: StsPairs, batch_size: int = 64) -> float:
+STS_BATCH = 64
+
+
+def sts_spearman(model: SentenceTransformer, pairs: StsPairs, batch_size: int = STS_BATCH) -> float:
     emb1 = model.encode(pairs.sentences1, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
     emb2 = model.encode(pairs.sentences2, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
     return sts_spearman_from_embeddings(emb1, emb2, pairs)

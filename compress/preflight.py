@@ -80,10 +80,10 @@ def layer_count(model: str) -> int | None:
     return next((int(config[k]) for k in LAYER_KEYS if isinstance(config.get(k), int)), None)
 
 
-def _check_indices(key: str, indices: list[int], total: int, model: str) -> None:
-    bad = [i for i in indices if i >= total]
+def _check_indices(key: str, value: list[int] | int, total: int, model: str) -> None:
+    bad = [i for i in (value if isinstance(value, list) else [value]) if i >= total]
     if bad:
-        raise ConfigError(f"config key '{key}' = {indices}: layer {bad[0]} is out of range; {model} has {total} "
+        raise ConfigError(f"config key '{key}' = {value}: layer {bad[0]} is out of range; {model} has {total} "
                           f"layers (0..{total - 1})", f"use distinct indices in 0..{total - 1}")
 
 
@@ -105,6 +105,8 @@ def check_layers(config: Config) -> None:
             _check_indices("student.keep_layers", student.keep_layers, total, student.model)
     if config.loss.layer_map and (total := layer_count(config.teacher.model)) is not None:
         _check_indices("loss.layer_map", config.loss.layer_map, total, config.teacher.model)
+    if config.loss.token_layer is not None and (total := layer_count(config.teacher.model)) is not None:
+        _check_indices("loss.token_layer", config.loss.token_layer, total, config.teacher.model)
 
 
 def check_config_inputs(config: Config) -> None:

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from compress.cache import teacher_key
+from compress.cache import EncodeFn, teacher_encoder, teacher_key, weights_fingerprint
 from compress.config import LOSS_WEIGHTS
 from compress.data.sts import StsPairs
+from compress.enums import Precision, TeacherRuntime
 from compress.io import write_json_atomic
-from compress.metrics import fidelity, sts_spearman
+from compress.metrics import STS_BATCH, fidelity, sts_spearman, sts_spearman_from_embeddings
+from compress.teacher_onnx import PARITY_TEXTS, config_runtime
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -34,19 +36,31 @@ def describe_model(model: SentenceTransformer) -> dict[str, Any]:
             "max_seq_length": model.max_seq_length}
 
 
-def teacher_sts_path(teacher: SentenceTransformer, name: str, pairs: StsPairs, cache_dir: Path) -> Path:
-    """Where the teacher's score on ``pairs`` is cached (by teacher key and pair content)."""
+def teacher_sts_path(teacher: SentenceTransformer, name: str, pairs: StsPairs, cache_dir: Path,
+                     runtime: TeacherRuntime = TeacherRuntime.TORCH) -> Path:
+    """Where the teacher's score on ``pairs`` is cached (by teacher key, runtime and pair content)."""
     content = json.dumps([pairs.sentences1, pairs.sentences2, pairs.scores]).encode()
-    key = teacher_key(teacher, hashlib.sha256(content).hexdigest()).digest()
+    key = teacher_key(teacher, hashlib.sha256(content).hexdigest(), runtime=runtime).digest()
     return cache_dir / "scores" / f"{key}-{name}.json"
 
 
-def _teacher_sts(teacher: SentenceTransformer, name: str, pairs: StsPairs, cache_dir: Path) -> float:
+def teacher_sts_encoder(teacher: SentenceTransformer, runtime: TeacherRuntime, cache_dir: Path,
+                        probe: list[str]) -> tuple[EncodeFn, TeacherRuntime]:
+    """How the teacher's STS scores are embedded: fp32 (its own score, whatever precision the cache used), on the
+    runtime the cache resolved to (onnxruntime where it holds parity)."""
+    return teacher_encoder(teacher, weights_fingerprint(teacher), Precision.FP32, STS_BATCH, runtime, cache_dir,
+                           probe)
+
+
+def _teacher_sts(teacher: SentenceTransformer, name: str, pairs: StsPairs, runtime: TeacherRuntime,
+                 cache_dir: Path) -> float:
     """Teacher STS scores are cached by teacher key and pair content: they are the same for every student."""
-    path = teacher_sts_path(teacher, name, pairs, cache_dir)
+    path = teacher_sts_path(teacher, name, pairs, cache_dir, runtime)
     if path.exists():
         return float(json.loads(path.read_text())["spearman"])
-    score = sts_spearman(teacher, pairs)
+    encode, resolved = teacher_sts_encoder(teacher, runtime, cache_dir, pairs.sentences1[:PARITY_TEXTS])
+    path = teacher_sts_path(teacher, name, pairs, cache_dir, resolved)
+    score = sts_spearman_from_embeddings(encode(pairs.sentences1), encode(pairs.sentences2), pairs)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, {"spearman": score})
     return score
@@ -66,7 +80,8 @@ def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainD
     for name, pairs in (("sts_dev", sts_dev), ("sts_test", sts_test)):
         if pairs is None:
             continue
-        t_score, s_score = _teacher_sts(teacher, name, pairs, cache_dir), sts_spearman(student, pairs)
+        t_score = _teacher_sts(teacher, name, pairs, config_runtime(config), cache_dir)
+        s_score = sts_spearman(student, pairs)
         scores["teacher"][name], scores["student"][name] = t_score, s_score
         scores["retention_percent"][name] = 100 * s_score / t_score if t_score else float("nan")
     val: dict[str, Any] = {}

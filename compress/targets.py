@@ -48,7 +48,7 @@ def _sentence_targets(teacher: SentenceTransformer, corpus: Corpus,
     precision = resolve(t.precision, teacher.device.type)
     if config.loss.tokens > 0:
         tokens = teacher_token_targets(teacher, corpus.all, corpus.fingerprint(), cache_dir, t.batch_size,
-                                       t.chunk_size, config.output.progress, precision)
+                                       t.chunk_size, config.output.progress, precision, config.loss.token_layer)
         return tokens.pooled, tokens
     finished = finished_token_targets(teacher_key(teacher, corpus.fingerprint(), precision), cache_dir)
     if finished is not None:  # the same forward pass's sentence embeddings: no second teacher pass

@@ -45,8 +45,10 @@ TokenEncodeFn = Callable[[list[str]], tuple[np.ndarray, list[np.ndarray]]]
 TOKEN_DTYPE = "float16"
 
 
-def token_key(sentence_key: CacheKey) -> str:
-    blob = json.dumps({**sentence_key.__dict__, "tokens": True, "dtype": TOKEN_DTYPE}, sort_keys=True)
+def token_key(sentence_key: CacheKey, layer: int | None = None) -> str:
+    """``layer``: the teacher block whose output states are cached (None: the final states, the key as before)."""
+    blob = json.dumps({**sentence_key.__dict__, "tokens": True, "dtype": TOKEN_DTYPE,
+                       **({"layer": layer} if layer is not None else {})}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -95,9 +97,10 @@ def finished_token_targets(key: CacheKey, cache_dir: Path) -> TokenTargets | Non
 
 
 def cached_token_targets(texts: Sequence[str], encode: TokenEncodeFn, key: CacheKey, cache_dir: Path,
-                         chunk_size: int = 1024, show_progress: bool = True) -> TokenTargets:
+                         chunk_size: int = 1024, show_progress: bool = True,
+                         layer: int | None = None) -> TokenTargets:
     """Pooled embeddings and token states of ``texts``, computing only the chunks not yet on disk."""
-    folder = cache_dir / "teacher-tokens" / token_key(key)
+    folder = cache_dir / "teacher-tokens" / token_key(key, layer)
     n_chunks = (len(texts) + chunk_size - 1) // chunk_size
     if (folder / "meta.json").exists():
         log.info("teacher token states: reusing cache %s", folder)
@@ -118,19 +121,20 @@ def cached_token_targets(texts: Sequence[str], encode: TokenEncodeFn, key: Cache
     bar.close()
     plan.finish(lambda: write_json_atomic(folder / "meta.json", {
         "texts": len(texts), "chunks": n_chunks, "chunk_size": chunk_size, "dtype": TOKEN_DTYPE,
-        "key": key.__dict__}))
+        "key": key.__dict__, "layer": layer}))
     return _open(folder, n_chunks)
 
 
 def teacher_token_targets(model: SentenceTransformer, texts: Sequence[str], corpus_fingerprint: str,
                           cache_dir: Path, batch_size: int, chunk_size: int, show_progress: bool,
-                          precision: Precision) -> TokenTargets:
-    """One teacher pass for both targets: its sentence embeddings and its final token states (the cache key is
-    the sentence cache's, marked ``tokens``)."""
+                          precision: Precision, layer: int | None = None) -> TokenTargets:
+    """One teacher pass for both targets: its sentence embeddings and its final token states, or those of block
+    ``layer`` (the cache key is the sentence cache's, marked ``tokens`` and the layer)."""
     device_type = model.device.type
     precision = resolve(precision, device_type)
     key = teacher_key(model, corpus_fingerprint, precision)
-    log.info("teacher embeddings and token states: %s on %s", precision.value, device_type)
+    log.info("teacher embeddings and %s token states: %s on %s", "final" if layer is None else f"block {layer}",
+             precision.value, device_type)
 
     def encode(batch: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
         pooled: list[np.ndarray] = [np.empty(0)] * len(batch)
@@ -138,24 +142,33 @@ def teacher_token_targets(model: SentenceTransformer, texts: Sequence[str], corp
         order = sorted(range(len(batch)), key=lambda i: len(batch[i]))  # similar lengths: less padding
         for start in range(0, len(batch), batch_size):
             rows = order[start:start + batch_size]
-            for row, (vector, states) in zip(rows, _forward(model, [batch[i] for i in rows], precision),
+            for row, (vector, states) in zip(rows, _forward(model, [batch[i] for i in rows], precision, layer),
                                              strict=True):
                 pooled[row], tokens[row] = vector, states
         return np.stack(pooled), tokens
 
-    return cached_token_targets(texts, encode, key, cache_dir, chunk_size, show_progress)
+    return cached_token_targets(texts, encode, key, cache_dir, chunk_size, show_progress, layer)
 
 
-def _forward(model: SentenceTransformer, texts: list[str], precision: Precision) -> list[tuple[np.ndarray,
-                                                                                                np.ndarray]]:
-    """Each text's sentence embedding (the model's output) and its unpadded final token states."""
+def _forward(model: SentenceTransformer, texts: list[str], precision: Precision,
+             layer: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each text's sentence embedding (the model's output) and its unpadded token states: the final ones, or the
+    output of block ``layer``."""
     import torch
+
+    from compress.losses.taps import LayerTaps
+    from compress.models import backbone
 
     features = model.preprocess(list(texts))
     features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-    with torch.no_grad(), autocast(precision, model.device.type):
-        out = model(features)
+    taps = LayerTaps(backbone(model), hidden=layer is not None, qkv=False)
+    taps.active = True
+    try:
+        with torch.no_grad(), autocast(precision, model.device.type):
+            out = model(features)
+    finally:
+        taps.remove()
     lengths = out["attention_mask"].sum(dim=1).tolist()
     vectors = out["sentence_embedding"].float().cpu().numpy()
-    states = out["token_embeddings"].float().cpu().numpy()
+    states = (out["token_embeddings"] if layer is None else taps.hidden[layer]).float().cpu().numpy()
     return [(vectors[i], states[i, :int(n)]) for i, n in enumerate(lengths)]

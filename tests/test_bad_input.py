@@ -83,6 +83,14 @@ def test_bad_values_are_refused_by_check_config_and_run(tiny_config_toml: Path, 
     assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
 
 
+def test_a_token_layer_past_the_teachers_blocks_is_refused_before_the_teachers_pass(tiny_config_toml: Path,
+                                                                                     tmp_path: Path) -> None:
+    sets = ["--set", "loss.tokens=1", "--set", "loss.token_layer=4"]
+    _refused(["check-config", "--config", str(tiny_config_toml), *sets], "'loss.token_layer' = 4: layer 4 is out")
+    _refused(_run(tiny_config_toml, "--out", str(tmp_path / "out"), *sets), "layer 4 is out of range")
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
+
+
 def test_layer_check_names_the_pretrained_model(tiny_config_toml: Path, tiny_other_dir: Path) -> None:
     output = _refused(["check-config", "--config", str(tiny_config_toml), "--set", "student.kind='pretrained'",
                        "--set", f"student.model='{tiny_other_dir}'", "--set", "student.keep_layers=[0, 2]"],

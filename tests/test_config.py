@@ -42,6 +42,11 @@ def test_override_plain_string_value() -> None:
     ('[student]\nkind = "tiny"\n', "allowed values: pruned, pretrained"),
     ('[train]\nbatch_size = "big"\n', "'train.batch_size' must be an integer"),
     ("[train]\nepochs = 0\n", "'train.epochs' must be > 0"),
+    # 0 is not "none" (write none for no limit): it is out of range
+    ("[teacher]\nmax_seq_length = 0\n", "'teacher.max_seq_length' must be >= 1 or none"),
+    ("[train]\nmax_seq_length = 0\n", "'train.max_seq_length' must be >= 1 or none"),
+    ("[data]\nmax_sentences = 0\n", "'data.max_sentences' must be >= 2 or none"),
+    ("[loss]\ntemperature_end = 0\n", "'loss.temperature_end' must be > 0 or none"),
     ("[loss]\nmse = 0\n", "all loss weights are 0"),
     ("[loss]\nmse = -1\n", "'loss.mse' must be >= 0"),
     ("[student]\nkeep_layers = [0, \"x\"]\n", "'student.keep_layers[1]' must be an integer"),

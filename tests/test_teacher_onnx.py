@@ -88,3 +88,17 @@ def test_stage_keys_follow_the_resolved_runtime(tiny_config_toml: Path) -> None:
     assert distill_key("torch") != distill_key("onnxruntime")
     assert distill_key("auto") == distill_key("onnxruntime")  # fp32 on a CPU
     assert "runtime" not in load_config(tiny_config_toml).key_dict()["teacher"]
+
+
+def test_the_teachers_sts_score_is_embedded_on_the_caches_runtime(tiny_teacher, sts_file: Path,
+                                                                  tmp_path: Path) -> None:
+    from compress.data import load_sts
+    from compress.metrics import sts_spearman
+    from compress.report import _teacher_sts, teacher_sts_path
+
+    pairs = load_sts(sts_file)
+    score = _teacher_sts(tiny_teacher, "sts_dev", pairs, ORT, tmp_path)
+    assert teacher_sts_path(tiny_teacher, "sts_dev", pairs, tmp_path, ORT).is_file()  # filed under its runtime
+    assert not teacher_sts_path(tiny_teacher, "sts_dev", pairs, tmp_path, TORCH).exists()
+    assert score == pytest.approx(sts_spearman(tiny_teacher, pairs), abs=0.05)  # PyTorch fp32's, x100
+    assert list((tmp_path / "teacher-onnx").glob(f"*/{GRAPH}"))  # the graph the cache's pass uses

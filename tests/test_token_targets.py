@@ -138,3 +138,59 @@ def test_the_teachers_sentence_embedding_is_the_normalized_mean_of_its_cached_st
         assert len(states) == len(teacher.tokenizer(text)["input_ids"])
         mean = states.mean(axis=0)
         np.testing.assert_allclose(mean / np.linalg.norm(mean), targets.pooled[i], atol=2e-3)  # float16 states
+
+
+def test_an_intermediate_teacher_block_is_cached_apart_with_the_same_sentence_targets(tiny_teacher_dir: Path,
+                                                                                      tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from compress.config import Precision
+    from compress.token_cache import teacher_token_targets
+    from tests.conftest import make_sentences
+
+    teacher = SentenceTransformer(str(tiny_teacher_dir), device="cpu")
+    texts = make_sentences(12, seed=2)
+    block = teacher_token_targets(teacher, texts, "fp", tmp_path, 8, 16, False, Precision.FP32, layer=1)
+    final = teacher_token_targets(teacher, texts, "fp", tmp_path, 8, 16, False, Precision.FP32)
+    metas = [json.loads(p.read_text()) for p in tmp_path.glob("teacher-tokens/*/meta.json")]
+    assert sorted(str(m["layer"]) for m in metas) == ["1", "None"]  # two caches, never mixed
+    np.testing.assert_allclose(block.pooled, final.pooled, atol=1e-6)  # the sentence targets are the same
+    encoded = teacher.tokenizer(texts[0], return_tensors="pt")
+    with torch.no_grad():
+        hidden = teacher[0].auto_model(**encoded, output_hidden_states=True).hidden_states
+    # hidden_states[0] is the embeddings' output: block 1's output is hidden_states[2]
+    np.testing.assert_allclose(block.tokens(0).astype(np.float32), hidden[2][0].numpy(), rtol=2e-3, atol=2e-3)
+    assert not np.allclose(block.tokens(0).astype(np.float32), final.tokens(0).astype(np.float32), atol=1e-2)
+
+
+def test_an_intermediate_target_is_learned_by_the_student_block_as_deep(tiny_teacher) -> None:
+    from compress.config import LossConfig
+    from compress.losses import build_losses
+    from compress.students import prune_layers
+
+    student = prune_layers(tiny_teacher, [0, 3])
+    targets: Any = SimpleNamespace()  # the cache itself is not read to build the loss
+    for teacher_block, student_block in ((1, 0), (3, 1), (2, 1)):
+        distill, _ = build_losses(LossConfig(tokens=1, token_layer=teacher_block), student, tiny_teacher,
+                                  token_targets=targets)
+        assert distill is not None and distill.token_layer == student_block
+        projection = distill.components["tokens"].projection
+        assert (projection.in_features, projection.out_features) == (32, 32)
+        assert distill.student_taps is not None and distill.teacher_taps is None  # no teacher at training time
+        distill.student_taps.remove()
+    with pytest.raises(ConfigError, match=r"loss\.token_layer.*out of range"):
+        build_losses(LossConfig(tokens=1, token_layer=4), student, tiny_teacher, token_targets=targets)
+    with pytest.raises(ConfigError, match=r"loss\.token_layer"):
+        load_config(None, ["loss.token_layer=1"])  # without loss.tokens
+
+
+def test_distill_with_an_intermediate_teacher_block_trains_the_token_term(tiny_config_toml: Path) -> None:
+    from compress.distill import distill
+
+    config = load_config(tiny_config_toml, ["loss.tokens=1.0", "loss.token_layer=1"])
+    report = distill(config, Path(config.output.dir)).report
+    assert report["losses"]["tokens_used"] is True
+    steps = [e for e in report["curves"]["train"] if "tokens" in e]
+    assert steps and all(np.isfinite(e["tokens"]) and e["tokens"] > 0 for e in steps)
+    (meta,) = Path(config.output.cache_dir).glob("teacher-tokens/*/meta.json")
+    assert json.loads(meta.read_text())["layer"] == 1

@@ -5,8 +5,8 @@ precision and length; passages at ``data.passage_max_tokens``; exporting the tea
 teacher, is part of the probe), then 16 steps of the real trainer on the student the recipe
 builds (its loss, precision and batching; the first 3, with the one-time setup, are not counted), then the
 student's encoding speed, from which the evaluations are estimated (each one embeds the held-back sentences, the
-STS dev pairs and the held-back passages), and, where the teacher's own STS scores are not cached yet, PyTorch's
-speed on a few sentences (the report scores the teacher there). Nothing the probe computes is cached: its
+STS dev pairs and the held-back passages), and, where the teacher's own STS scores are not cached yet, the speed
+of the fp32 teacher on a few sentences as the report scores it. Nothing the probe computes is cached: its
 sentences are not the run's.
 """
 
@@ -42,7 +42,7 @@ class Throughput:
     train_per_s: float  # training sentences/s in steady steps
     student_per_s: float  # the student's encoding (evaluations), sentences/s
     load_s: float  # loading the teacher and building the student
-    teacher_sts_s: float  # the report's teacher STS scores (PyTorch, not cached yet; 0 when they are)
+    teacher_sts_s: float  # the report's teacher STS scores (fp32, not cached yet; 0 when they are)
     probe_s: float  # the whole probe
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,30 +59,35 @@ def _rate(texts: list[str], encode: Any) -> tuple[float, Any]:
 
 def _teacher_encode(teacher: SentenceTransformer, texts: list[str], config: Config) -> Any:
     """The encode function the cache will use: onnxruntime or PyTorch (``teacher.runtime``), at the precision."""
-    from compress.cache import torch_encoder, weights_fingerprint
-    from compress.config import TeacherRuntime
-    from compress.teacher_onnx import onnx_encoder, resolve_runtime
+    from compress.cache import teacher_encoder, weights_fingerprint
+    from compress.teacher_onnx import resolve_runtime
 
     t = config.teacher
-    if resolve_runtime(t.runtime, t.precision, teacher.device.type) is TeacherRuntime.ONNXRUNTIME:
-        encode = onnx_encoder(teacher, weights_fingerprint(teacher), Path(config.output.cache_dir), t.batch_size,
-                              texts)
-        if encode is not None:
-            return encode
-    return torch_encoder(teacher, t.precision, t.batch_size)
+    runtime = resolve_runtime(t.runtime, t.precision, teacher.device.type)
+    return teacher_encoder(teacher, weights_fingerprint(teacher), t.precision, t.batch_size, runtime,
+                           Path(config.output.cache_dir), texts)[0]
 
 
 def _uncached_sts_texts(teacher: SentenceTransformer, config: Config) -> int:
-    """Sentences the report's teacher STS scores will embed (PyTorch fp32): none where they are cached."""
+    """Sentences the report's teacher STS scores will embed: none where they are cached."""
     from compress.data import load_sts
     from compress.report import teacher_sts_path
+    from compress.teacher_onnx import config_runtime
 
-    texts = 0
+    texts, runtime, cache_dir = 0, config_runtime(config), Path(config.output.cache_dir)
     for name, path in (("sts_dev", config.data.sts_dev), ("sts_test", config.data.sts_test)):
-        if path and not teacher_sts_path(teacher, name, pairs := load_sts(Path(path)),
-                                         Path(config.output.cache_dir)).exists():
+        if path and not teacher_sts_path(teacher, name, pairs := load_sts(Path(path)), cache_dir, runtime).exists():
             texts += 2 * len(pairs)
     return texts
+
+
+def _teacher_sts_rate(teacher: SentenceTransformer, texts: list[str], config: Config) -> float:
+    """Sentences/s of the report's teacher STS scoring (fp32, on the cache's runtime)."""
+    from compress.report import teacher_sts_encoder
+    from compress.teacher_onnx import config_runtime
+
+    encode, _ = teacher_sts_encoder(teacher, config_runtime(config), Path(config.output.cache_dir), texts)
+    return _rate(texts, encode)[0]
 
 
 def _teacher_rate(teacher: SentenceTransformer, texts: list[str], config: Config,
@@ -139,8 +144,7 @@ def measure(config: Config) -> Throughput:
     passage_per_s = _teacher_rate(teacher, sample.passages, config, data.passage_max_tokens)[0] \
         if sample.passages else None
     sts_texts = _uncached_sts_texts(teacher, config)
-    teacher_sts_s = sts_texts / _rate(sample.train[:64], lambda b: teacher.encode(b, batch_size=64))[0] \
-        if sts_texts else 0.0  # as compress.metrics.sts_spearman embeds: PyTorch, fp32, batch 64
+    teacher_sts_s = sts_texts / _teacher_sts_rate(teacher, sample.train[:64], config) if sts_texts else 0.0
     built_at = time.perf_counter()
     built = build_student(config.student, teacher, sample.train, targets, config.teacher.trust_remote_code)
     student = built.model

@@ -60,6 +60,21 @@ def _internal_losses(config: LossConfig, student: SentenceTransformer, teacher: 
     return out
 
 
+def _token_loss(config: LossConfig, student: SentenceTransformer, teacher: SentenceTransformer) -> TokenStateLoss:
+    """Final token states through the student's own projection, or (``token_layer``) teacher block k's states
+    learned by the student's block at the same relative depth (``default_layer_map``'s rule: round((k + 1) * S / T)
+    - 1), through a projection of the loss's own."""
+    if config.token_layer is None:
+        return TokenStateLoss()
+    s_model, t_model = backbone(student), backbone(teacher)
+    s_layers, t_layers = len(find_layer_list(s_model)), len(find_layer_list(t_model))
+    if not 0 <= config.token_layer < t_layers:
+        raise ConfigError(f"config key 'loss.token_layer' = {config.token_layer} is out of range; the teacher has "
+                          f"{t_layers} layers", f"choose 0..{t_layers - 1}")
+    block = max(0, round((config.token_layer + 1) * s_layers / t_layers) - 1)
+    return TokenStateLoss(block, nn.Linear(s_model.config.hidden_size, t_model.config.hidden_size))
+
+
 def build_losses(config: LossConfig, student: SentenceTransformer, teacher: SentenceTransformer,
                  kept_layers: list[int] | None = None,
                  token_targets: TokenTargets | None = None,
@@ -79,7 +94,7 @@ def build_losses(config: LossConfig, student: SentenceTransformer, teacher: Sent
     if config.hidden > 0 or config.attention > 0:
         components.update(_internal_losses(config, student, teacher, kept_layers))
     if config.tokens > 0 and token_targets is not None:
-        components["tokens"] = (config.tokens, TokenStateLoss())
+        components["tokens"] = (config.tokens, _token_loss(config, student, teacher))
     if config.keep > 0 and prior_dim:
         components["keep"] = (config.keep, KeepSimilarityLoss())
     needs_teacher = "hidden" in components or "attention" in components

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from compress.losses.batch import DistillBatch
 from compress.losses.taps import LayerTaps
-from compress.losses.tokens import token_projection
+from compress.losses.tokens import TokenStateLoss, token_projection
 from compress.models import backbone
 
 if TYPE_CHECKING:
@@ -42,14 +42,17 @@ class DistillLoss(nn.Module):
         self.weights = {name: weight for name, (weight, _) in components.items()}
         needs_hidden = "hidden" in components
         needs_qkv = "attention" in components
+        token_loss = components.get("tokens", (0.0, None))[1]
+        self.token_layer = token_loss.student_layer if isinstance(token_loss, TokenStateLoss) else None
         self.teacher = teacher
         self.student_taps = self.teacher_taps = None
         if needs_hidden or needs_qkv:
             if teacher is None:
                 raise ValueError("hidden-state and attention losses need the teacher")
             teacher.eval().requires_grad_(False)
-            self.student_taps = LayerTaps(backbone(model), needs_hidden, needs_qkv)
             self.teacher_taps = LayerTaps(backbone(teacher), needs_hidden, needs_qkv)
+        if needs_hidden or needs_qkv or self.token_layer is not None:
+            self.student_taps = LayerTaps(backbone(model), needs_hidden or self.token_layer is not None, needs_qkv)
 
     def trainable_state(self) -> dict[str, Tensor]:
         """The loss's own learned weights (projections), for checkpoints; not the student's or teacher's."""
@@ -73,7 +76,7 @@ class DistillLoss(nn.Module):
         batch = DistillBatch(student=student, teacher=labels.to(student.dtype),
                              attention_mask=inputs.get("attention_mask"), prior=prior)
         if rows is not None:
-            batch.student_tokens = self.project(out["token_embeddings"])
+            batch.student_tokens = self._student_tokens(out["token_embeddings"])
             batch.teacher_tokens, batch.token_mask = self._teacher_tokens(rows, out["attention_mask"])
         if self.student_taps is not None and self.teacher_taps is not None and self.teacher is not None:
             self.teacher_taps.active = True
@@ -86,6 +89,15 @@ class DistillLoss(nn.Module):
             batch.student_qkv, batch.teacher_qkv = self.student_taps.qkv, self.teacher_taps.qkv
         return {name: self.weights[name] * module(batch) for name, module in self.components.items()}
 
+
+    def _student_tokens(self, final: Tensor) -> Tensor:
+        """The student's token states in the teacher's space: the final ones through its projection, or (an
+        intermediate target) its mapped block's output through the token loss's own projection."""
+        loss = dict(self.components.items()).get("tokens")
+        if self.token_layer is None or self.student_taps is None or not isinstance(loss, TokenStateLoss) \
+                or loss.projection is None:
+            return self.project(final)
+        return loss.projection(self.student_taps.hidden[self.token_layer])
 
     def _teacher_tokens(self, rows: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """The cached teacher states of each row, padded to the student's length, and where they align."""

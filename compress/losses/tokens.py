@@ -20,7 +20,16 @@ class TokenStateLoss(nn.Module):
     """The sentence MSE's form, per aligned token: the mean squared error between the unit-length projected student
     state and the unit-length teacher state, (2 - 2 cos) / dim. Unit length because only directions matter (the
     sentence embedding is the normalized mean of these states); the same units as ``loss.mse`` on normalized
-    embeddings, so ``loss.tokens = 1`` weighs a token as the sentence term weighs a sentence."""
+    embeddings, so ``loss.tokens = 1`` weighs a token as the sentence term weighs a sentence.
+
+    ``student_layer`` and ``projection``: the targets are an intermediate teacher block's states
+    (``loss.token_layer``), learned by that student block through this learned projection instead of the final
+    states through the student's own one."""
+
+    def __init__(self, student_layer: int | None = None, projection: nn.Module | None = None) -> None:
+        super().__init__()
+        self.student_layer = student_layer
+        self.projection = projection
 
     def forward(self, batch: DistillBatch) -> Tensor:
         if batch.student_tokens is None or batch.teacher_tokens is None or batch.token_mask is None:

@@ -67,11 +67,11 @@ def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
 
     here = dist.start()
     preflight(config, out_dir)
-    config, budget = budgeted(config)  # a budget becomes a pinned sample and epochs (probed in about a minute)
-    keys = stage_keys(config)
     store = StageStore(Path(config.output.cache_dir) / "stages")
     with ExitStack() as stack:
         dist.main_only(lambda: _lock(stack, store))
+        config, budget = budgeted(config)  # a budget becomes a pinned sample and epochs (probed in about a minute)
+        keys = stage_keys(config)
         reused = dist.from_main(store.finished("distill", keys.distill) if here.main else None)
         distilled: StageOutcome | None = None
         if here.main:

@@ -139,3 +139,24 @@ def test_head_to_head_ratio_gates_are_judged_without_measuring_again(release: Re
     assert failing.returncode == 1, failing.stderr
     assert all(stage["reused"] for stage in json.loads(failing.stdout)["stages"].values())
     assert "gate failed: student on x86-server: batch-32 throughput" in failing.stderr
+
+
+def test_a_budgeted_run_pins_its_choice_in_the_release_and_reuses_it(release: Release, tmp_path: Path) -> None:
+    """``train.budget_minutes`` through ``compress run``: probed once (under the run's cache lock), the choice in
+    the summary, the report and the manifest's config; a second run reads the recorded choice and reuses every stage."""
+    out = tmp_path / "budgeted"
+    args = ("run", "--config", str(release.config), "--set", "train.budget_minutes=30", "--out", str(out), "--json")
+    first = run_compress(*args)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    # the tiny corpus at the epoch cap: every sentence not held back, 4 epochs
+    assert (summary["budget"]["max_sentences"], summary["budget"]["epochs"]) == (240, 4.0)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["train"]["budget_minutes"] is None
+    assert (manifest["config"]["data"]["max_sentences"], manifest["config"]["train"]["epochs"]) == (240, 4.0)
+    assert "## Budget" in (out / "report.md").read_text()
+    again = run_compress(*args)
+    assert again.returncode == 0, again.stderr
+    repeat = json.loads(again.stdout)
+    assert repeat["budget"] == summary["budget"]  # the recorded choice (a new probe's timings would differ)
+    assert all(stage["reused"] for stage in repeat["stages"].values())
