@@ -144,8 +144,9 @@ def test_head_to_head_ratio_gates_are_judged_without_measuring_again(release: Re
 def test_a_budgeted_run_pins_its_choice_in_the_release_and_reuses_it(release: Release, tmp_path: Path) -> None:
     """``train.budget_minutes`` through ``compress run``: probed once (under the run's cache lock), the choice in
     the summary, the report and the manifest's config; a second run reads the recorded choice and reuses every stage."""
-    out = tmp_path / "budgeted"
-    args = ("run", "--config", str(release.config), "--set", "train.budget_minutes=30", "--out", str(out), "--json")
+    out = tmp_path / "budgeted"  # its own cache: the session's release cache keeps one teacher cache
+    args = ("run", "--config", str(release.config), "--set", "train.budget_minutes=30", "--set",
+            f"output.cache_dir='{tmp_path / 'cache'}'", "--out", str(out), "--json")
     first = run_compress(*args)
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
