@@ -107,20 +107,20 @@ def _open_finished(folder: Path, key: CacheKey) -> np.ndarray:
 
 
 def cached_embeddings(sentences: Sequence[str], encode: EncodeFn, key: CacheKey, cache_dir: Path,
-                      chunk_size: int = 2048, show_progress: bool = True) -> np.ndarray:
+                      chunk_size: int = 2048, show_progress: bool = True,
+                      label: str = "teacher embeddings") -> np.ndarray:
     """Return the embeddings of ``sentences``, computing only the chunks not yet on disk (this rank's share of
-    them under torchrun)."""
+    them under torchrun); ``label`` names the pass in the log and the progress bar."""
     if not sentences:
         raise ValueError("no sentences to embed")
     folder = cache_dir / "teacher" / key.digest()
     if (folder / "meta.json").exists():
-        log.info("teacher embeddings: reusing cache %s", folder)
+        log.info("%s: reusing cache %s", label, folder)
         return _open_finished(folder, key)
     plan = ChunkPlan(folder, len(sentences), chunk_size, lambda c: _chunk_path(folder, c))
-    mine = plan.start("teacher embeddings")
+    mine = plan.start(label)
     (folder / "chunks").mkdir(exist_ok=True)
-    bar = progress_bar(total=plan.texts_in(mine), desc="teacher embeddings",
-                       enabled=show_progress)
+    bar = progress_bar(total=plan.texts_in(mine), desc=label, enabled=show_progress)
     for chunk in mine:
         start, stop = plan.bounds(chunk)
         write_npy_atomic(_chunk_path(folder, chunk), np.asarray(encode(list(sentences[start:stop])), key.dtype))
@@ -152,9 +152,11 @@ def teacher_embeddings(model: SentenceTransformer, sentences: Sequence[str], cor
                        cache_dir: Path, batch_size: int = 64, chunk_size: int = 2048,
                        show_progress: bool = True, precision: Precision = Precision.FP32,
                        dtype: CacheDtype = CacheDtype.FLOAT32,
-                       runtime: TeacherRuntime = TeacherRuntime.TORCH) -> np.ndarray:
+                       runtime: TeacherRuntime = TeacherRuntime.TORCH,
+                       label: str = "teacher embeddings") -> np.ndarray:
     """Embed ``sentences`` with the teacher through the cache (``precision``: fp32, bf16 or auto; ``dtype``: as
-    stored; ``runtime``: torch or onnxruntime, resolved by the caller: ``compress.teacher_onnx.resolve_runtime``)."""
+    stored; ``runtime``: torch or onnxruntime, resolved by the caller: ``compress.teacher_onnx.resolve_runtime``).
+    Any frozen model's pass goes the same way (``label`` names it): the key hashes the model's weights."""
     device_type = model.device.type
     precision = resolve(precision, device_type)
     weights = weights_fingerprint(model)
@@ -165,8 +167,8 @@ def teacher_embeddings(model: SentenceTransformer, sentences: Sequence[str], cor
                                            sentences[:PARITY_TEXTS])
         if resolved is not runtime:  # the export failed or its vectors are not PyTorch's: said in the log
             key = teacher_key(model, corpus_fingerprint, precision, dtype, resolved, weights)
-    log.info("teacher embeddings: %s on %s (%s)", precision.value, device_type, key.runtime)
-    return cached_embeddings(sentences, encode, key, cache_dir, chunk_size, show_progress)
+    log.info("%s: %s on %s (%s)", label, precision.value, device_type, key.runtime)
+    return cached_embeddings(sentences, encode, key, cache_dir, chunk_size, show_progress, label)
 
 
 def teacher_encoder(model: SentenceTransformer, weights: str, precision: Precision, batch_size: int,

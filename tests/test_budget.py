@@ -81,6 +81,17 @@ def test_the_probe_measures_the_recipe_on_this_machine(tiny_config_toml: Path) -
     assert costs.teacher_s == pytest.approx(1 / found.teacher_per_s)
     assert costs.train_s > 1 / found.train_per_s  # the evaluations' share
     assert costs.fixed_s > found.load_s and costs.passage_train_s > 0
+    assert found.prior_per_s is None  # no loss.keep: no second frozen model to pay for
+
+
+def test_with_the_keep_loss_the_probe_pays_for_the_published_students_pass(tiny_config_toml: Path,
+                                                                          tiny_other_dir: Path) -> None:
+    config = load_config(tiny_config_toml, ["student.kind='pretrained'", f"student.model='{tiny_other_dir}'",
+                                            "student.keep_layers=[0]", "loss.keep=0.5"])
+    found = measure(config)
+    assert found.prior_per_s is not None and found.prior_per_s > 0
+    costs = costs_of(found, config, dev_pairs=40)
+    assert costs.teacher_s == pytest.approx(1 / found.teacher_per_s + 1 / found.prior_per_s)
 
 
 def test_the_choice_is_recorded_pinned_and_reused(tiny_config_toml: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -124,8 +124,10 @@ def test_passages_are_embedded_at_their_own_length_beside_the_sentence_cache(tin
 
 
 def test_keep_loss_trains_a_pretrained_student_on_its_own_embeddings_beside_the_targets(
-        tiny_config_toml: Path, tiny_other_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tiny_config_toml: Path, tiny_other_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
     from compress import distill as distill_module
+    from compress.data import corpus_of
     from compress.errors import ConfigError
     from compress.students import prior as prior_module
 
@@ -147,3 +149,10 @@ def test_keep_loss_trains_a_pretrained_student_on_its_own_embeddings_beside_the_
     # the published model (both of its layers, its own width) embedded every training sentence once
     assert len(seen) == 1 and seen[0].shape == (180, 16)
     np.testing.assert_allclose(np.linalg.norm(seen[0], axis=1), 1.0, rtol=1e-5)
+    # through the embedding cache, keyed by the published model's weights: a rerun reads it back
+    metas = [json.loads(p.read_text()) for p in Path(config.output.cache_dir).glob("teacher/*/meta.json")]
+    assert sorted(m["shape"][1] for m in metas) == [16, 32]  # the prior's width beside the teacher's
+    caplog.set_level("INFO", logger="compress.cache")
+    again = embed(config, corpus_of(config.data).train)
+    np.testing.assert_array_equal(again, seen[0])
+    assert "prior embeddings: reusing cache" in caplog.text

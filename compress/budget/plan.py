@@ -32,7 +32,7 @@ SENTENCE_STEP = 1000
 class Costs:
     """Seconds measured on this machine (``compress.budget.probe``)."""
 
-    teacher_s: float  # the teacher's pass, per sentence of the sample (held-back ones included)
+    teacher_s: float  # the frozen passes (the teacher's; loss.keep's published student), per sentence of the sample
     train_s: float  # one epoch, per training sentence: forward, backward and step, and its share of evaluations
     fixed_s: float  # independent of the sample: the passages' teacher pass, loading, the final evaluation
     passage_train_s: float = 0.0  # one epoch over every passage

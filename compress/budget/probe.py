@@ -5,9 +5,10 @@ precision and length; passages at ``data.passage_max_tokens``; exporting the tea
 teacher, is part of the probe), then 16 steps of the real trainer on the student the recipe
 builds (its loss, precision and batching; the first 3, with the one-time setup, are not counted), then the
 student's encoding speed, from which the evaluations are estimated (each one embeds the held-back sentences, the
-STS dev pairs and the held-back passages), and, where the teacher's own STS scores are not cached yet, the speed
-of the fp32 teacher on a few sentences as the report scores it. Nothing the probe computes is cached: its
-sentences are not the run's.
+STS dev pairs and the held-back passages), where the teacher's own STS scores are not cached yet, the speed
+of the fp32 teacher on a few sentences as the report scores it, and with ``loss.keep`` the published student's
+own pass over the training texts (``compress.students.prior``, run the way the teacher's is). Nothing the probe
+computes is cached: its sentences are not the run's.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Throughput:
     load_s: float  # loading the teacher and building the student
     teacher_sts_s: float  # the report's teacher STS scores (fp32, not cached yet; 0 when they are)
     probe_s: float  # the whole probe
+    prior_per_s: float | None = None  # loss.keep: the published student's pass, sentences/s
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +99,14 @@ def _teacher_rate(teacher: SentenceTransformer, texts: list[str], config: Config
         return _rate(texts, _teacher_encode(teacher, texts, config))
     finally:
         teacher.max_seq_length = previous
+
+
+def _prior_rate(texts: list[str], config: Config) -> float:
+    """Sentences/s of the published student's pass (``loss.keep``), with the teacher's pass settings."""
+    from compress.models import load_sentence_transformer
+
+    model = load_sentence_transformer(config.student.model, config.train.device, config.teacher.trust_remote_code)
+    return _rate(texts, _teacher_encode(model, texts, config))[0]
 
 
 def _train_rate(student: SentenceTransformer, teacher: SentenceTransformer, teacher_layers: list[int] | None,
@@ -153,9 +163,10 @@ def measure(config: Config) -> Throughput:
     load_s = (loaded - start) + (time.perf_counter() - built_at)
     train_per_s = _train_rate(student, teacher, built.teacher_layers, sample.train, targets, config)
     student_per_s = _rate(sample.train, lambda b: student.encode(b, batch_size=config.train.batch_size))[0]
+    prior_per_s = round(_prior_rate(sample.train, config), 2) if config.loss.keep > 0 else None
     found = Throughput(round(teacher_per_s, 2), None if passage_per_s is None else round(passage_per_s, 3),
                        round(train_per_s, 2), round(student_per_s, 1), round(load_s, 1), round(teacher_sts_s, 1),
-                       round(time.perf_counter() - start, 1))
+                       round(time.perf_counter() - start, 1), prior_per_s)
     log.info("budget probe: teacher %.1f sentences/s, training %.1f sentences/s, student %.0f sentences/s (%.0f s)",
              found.teacher_per_s, found.train_per_s, found.student_per_s, found.probe_s)
     return found
@@ -163,7 +174,9 @@ def measure(config: Config) -> Throughput:
 
 def costs_of(found: Throughput, config: Config, dev_pairs: int) -> Costs:
     """Per-sentence and fixed seconds for ``compress.budget.plan.choose``. A passage is taken to cost the student
-    what it costs the teacher, relative to a sentence (both scale with its tokens)."""
+    what it costs the teacher, relative to a sentence (both scale with its tokens). With ``loss.keep`` the
+    published student's pass is paid per sentence beside the teacher's (held-back ones too: a slight over-estimate)
+    and for the passages once."""
     data, train = config.data, config.train
     passage_ratio = found.teacher_per_s / found.passage_teacher_per_s if found.passage_teacher_per_s else 0.0
     eval_texts = data.validation_sentences + 2 * dev_pairs + data.validation_passages * passage_ratio
@@ -171,7 +184,9 @@ def costs_of(found: Throughput, config: Config, dev_pairs: int) -> Costs:
     train_s = 1.0 / found.train_per_s + eval_s / (train.eval_steps * train.batch_size)
     passages_s = (data.passages + data.validation_passages) / found.passage_teacher_per_s \
         if found.passage_teacher_per_s else 0.0
+    prior_s = 1.0 / found.prior_per_s if found.prior_per_s else 0.0
+    passages_s += data.passages * passage_ratio * prior_s
     final_eval_s = 2 * eval_s  # the report's evaluations: STS dev and test, held-back sentences and passages
-    return Costs(teacher_s=1.0 / found.teacher_per_s, train_s=train_s,
+    return Costs(teacher_s=1.0 / found.teacher_per_s + prior_s, train_s=train_s,
                  fixed_s=found.load_s + passages_s + final_eval_s + found.teacher_sts_s,
                  passage_train_s=data.passages * passage_ratio / found.train_per_s)

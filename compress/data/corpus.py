@@ -41,13 +41,13 @@ class Corpus:
     def fingerprint(self) -> str:
         """Of the sentences only: passages are cached apart (``passage_fingerprint``), so adding them keeps the
         sentence cache."""
-        return _fingerprint(self.all)
+        return texts_fingerprint(self.all)
 
     def passage_fingerprint(self) -> str:
-        return _fingerprint(self.all_passages)
+        return texts_fingerprint(self.all_passages)
 
 
-def _fingerprint(texts: Sequence[str]) -> str:
+def texts_fingerprint(texts: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for text in texts:
         digest.update(text.encode("utf-8") + b"\n")
