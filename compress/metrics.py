@@ -12,13 +12,14 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 
-def _normalize(x: np.ndarray) -> np.ndarray:
+def normalized(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of two (n, dim) arrays."""
-    return np.asarray((_normalize(a) * _normalize(b)).sum(axis=1))
+    return np.asarray((normalized(a) * normalized(b)).sum(axis=1))
 
 
 def cosine_summary(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from compress.cache import teacher_embeddings, teacher_key
-from compress.config import Config, TeacherRuntime
+from compress.config import CacheDtype, Config
 from compress.data import Corpus
 from compress.precision import resolve
 from compress.teacher_onnx import resolve_runtime
@@ -54,29 +54,32 @@ def _sentence_targets(teacher: SentenceTransformer, corpus: Corpus,
     if finished is not None:  # the same forward pass's sentence embeddings: no second teacher pass
         log.info("teacher embeddings: taken from the token cache of the same corpus")
         return np.asarray(finished.pooled), None
-    return np.asarray(teacher_embeddings(teacher, corpus.all, corpus.fingerprint(), cache_dir, t.batch_size,
-                                         t.chunk_size, config.output.progress, precision, t.cache_dtype,
-                                         _runtime(teacher, config)), dtype=np.float32), None
+    return frozen_embeddings(teacher, corpus.all, corpus.fingerprint(), config, t.cache_dtype), None
 
 
-def _runtime(teacher: SentenceTransformer, config: Config) -> TeacherRuntime:
-    return resolve_runtime(config.teacher.runtime, config.teacher.precision, teacher.device.type)
+def frozen_embeddings(model: SentenceTransformer, texts: Sequence[str], fingerprint: str, config: Config,
+                      dtype: CacheDtype, label: str = "teacher embeddings") -> np.ndarray:
+    """A frozen model's embeddings of ``texts`` (float32) through the embedding cache, with the teacher's pass
+    settings (``teacher.runtime``, ``precision``, ``batch_size``, ``chunk_size``); ``label`` names the pass."""
+    t = config.teacher
+    device = model.device.type
+    return np.asarray(teacher_embeddings(
+        model, texts, fingerprint, Path(config.output.cache_dir), t.batch_size, t.chunk_size, config.output.progress,
+        resolve(t.precision, device), dtype, resolve_runtime(t.runtime, t.precision, device), label), dtype=np.float32)
 
 
 def teacher_targets(teacher: SentenceTransformer, corpus: Corpus, config: Config) -> Targets:
     """The teacher's embeddings of sentences (at ``teacher.max_seq_length``) and of passages (at
     ``data.passage_max_tokens``), each through its own cache."""
-    cache_dir, t = Path(config.output.cache_dir), config.teacher
+    t = config.teacher
     sentences, tokens = _sentence_targets(teacher, corpus, config)
     n_train, n_passages = len(corpus.train), len(corpus.passages)
     passages = np.zeros((0, sentences.shape[1]), dtype=np.float32)
     if corpus.all_passages:
         previous, teacher.max_seq_length = teacher.max_seq_length, config.data.passage_max_tokens
         try:
-            passages = np.asarray(teacher_embeddings(
-                teacher, corpus.all_passages, corpus.passage_fingerprint(), cache_dir, t.batch_size,
-                t.chunk_size, config.output.progress, resolve(t.precision, teacher.device.type), t.cache_dtype,
-                _runtime(teacher, config)), dtype=np.float32)
+            passages = frozen_embeddings(teacher, corpus.all_passages, corpus.passage_fingerprint(), config,
+                                         t.cache_dtype)
         finally:
             teacher.max_seq_length = previous
     return Targets(sentences[:n_train], sentences[n_train:], passages[:n_passages], passages[n_passages:], tokens)

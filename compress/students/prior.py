@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 
-from compress.cache import teacher_embeddings
 from compress.config import CacheDtype, Config
 from compress.data import texts_fingerprint
+from compress.metrics import normalized
 from compress.models import load_sentence_transformer
-from compress.precision import resolve
-from compress.teacher_onnx import resolve_runtime
+from compress.targets import frozen_embeddings
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +25,9 @@ log = logging.getLogger(__name__)
 def prior_embeddings(config: Config, texts: list[str]) -> np.ndarray:
     """Unit rows, one per text, float32."""
     start = time.perf_counter()
-    t = config.teacher
-    model = load_sentence_transformer(config.student.model, config.train.device, t.trust_remote_code)
-    device = model.device.type
-    vectors = np.asarray(teacher_embeddings(
-        model, texts, texts_fingerprint(texts), Path(config.output.cache_dir), t.batch_size, t.chunk_size,
-        config.output.progress, resolve(t.precision, device), CacheDtype.FLOAT32,
-        resolve_runtime(t.runtime, t.precision, device), label="prior embeddings"), dtype=np.float32)
+    model = load_sentence_transformer(config.student.model, config.train.device, config.teacher.trust_remote_code)
+    vectors = frozen_embeddings(model, texts, texts_fingerprint(texts), config, CacheDtype.FLOAT32,
+                                label="prior embeddings")
     log.info("loss.keep: %s's embeddings of %d training texts in %.0f s", config.student.model, len(texts),
              time.perf_counter() - start)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return normalized(vectors)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from compress import metrics
 from compress.config import SearchKind
 from compress.errors import CompressError
 
@@ -24,8 +25,8 @@ HNSW_M, HNSW_EF_CONSTRUCTION = 32, 200
 
 
 def normalized(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    """Float32 unit rows (``compress.metrics.normalized``)."""
+    return metrics.normalized(np.asarray(x, dtype=np.float32))
 
 
 def resolve_kind(kind: SearchKind, n_docs: int) -> SearchKind:
