@@ -14,6 +14,7 @@ embedded once):
     .venv/bin/python benchmarks/documents.py --variants '10k: tokens' '10k: sentences'   # token-level targets
     .venv/bin/python benchmarks/documents.py --variants '10k: sentences' '10k: keep 0.02' '10k: keep 0.1'
     .venv/bin/python benchmarks/documents.py --variants '10k: block 8 tokens' '10k: passages + keep 0.1'
+    .venv/bin/python benchmarks/documents.py --variants '30k: sentences' '30k: keep 0.1'
     .venv/bin/python benchmarks/documents.py --artifact runs/release   # its int8 files on sentences and passages
 
 Rows of earlier invocations are kept (by name and epochs) and rewritten beside the new ones in
@@ -69,6 +70,9 @@ VARIANTS: dict[str, list[str]] = {
     # an intermediate teacher block (8 of 0..11) to the student block as deep (2 of 0..3), from the token cache
     "10k: block 8 tokens": ["data.max_sentences=10000", "train.epochs=2", "loss.tokens=1.0", "loss.token_layer=8"],
     "10k: passages + keep 0.1": ["data.max_sentences=10000", "train.epochs=2", "loss.keep=0.1", *PASSAGES],
+    # does keep's gain hold at 3x the sentences (another held-back slice: compare the 30k rows with each other)
+    "30k: sentences": ["data.max_sentences=30000", "train.epochs=2"],
+    "30k: keep 0.1": ["data.max_sentences=30000", "train.epochs=2", "loss.keep=0.1"],
 }
 
 

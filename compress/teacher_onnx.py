@@ -69,7 +69,7 @@ def _graph_folder(model: SentenceTransformer, weights: str, cache_dir: Path) -> 
     folder = cache_dir / "teacher-onnx" / weights
     if (folder / GRAPH).is_file():
         return folder
-    log.info("teacher: exporting to ONNX for the embedding pass (once per teacher), into %s", folder)
+    log.info("exporting the frozen model to ONNX for its embedding pass (once per weights), into %s", folder)
     with building_dir(folder) as tmp:
         model.save(str(tmp))
         (tmp / "onnx").mkdir()
@@ -115,5 +115,5 @@ def onnx_encoder(model: SentenceTransformer, weights: str, cache_dir: Path, batc
         log.warning("teacher.runtime: onnxruntime's vectors differ from PyTorch's (min cosine %.6f < %s); using "
                     "PyTorch", cosine, PARITY)
         return None
-    log.info("teacher embeddings: onnxruntime fp32 (min cosine %.7f to PyTorch on %d texts)", cosine, len(texts))
+    log.info("onnxruntime fp32 graph: min cosine %.7f to PyTorch on %d texts", cosine, len(texts))
     return encode
