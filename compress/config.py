@@ -16,6 +16,7 @@ from compress.enums import (
     AttentionMode,
     CacheDtype,
     Calibration,
+    FloatWeights,
     MatchKind,
     OpenVinoMode,
     Precision,
@@ -135,6 +136,8 @@ class ExportConfig:
     prune_vocab: bool = False  # keep the tokens vocab_sentences corpus sentences use (+ specials, characters)
     vocab_sentences: int = 400_000
     embedding_bits: int = 8  # 4: the int8 files' word-embedding table in 4 bits (GatherBlockQuantized)
+    # the weights an int8 file keeps in float (left out of int8 by the gate): fp16, cast to fp32 at load
+    float_weights: FloatWeights = FloatWeights.FP16
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,13 @@ class OpenVinoMode(StrEnum):
     OFF = "off"
 
 
+class FloatWeights(StrEnum):
+    """How an int8 file stores the weights its accuracy gate left in float (``export.float_weights``)."""
+
+    FP16 = "fp16"  # fp16 behind a Cast that onnxruntime folds at load: smaller file, same kernels
+    FP32 = "fp32"
+
+
 class Calibration(StrEnum):
     MINMAX = "minmax"
     ENTROPY = "entropy"

@@ -137,5 +137,26 @@ def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, q
     return GateResult(chosen[2], chosen[0], [t[0] for t in tries])
 
 
+def refine(result: GateResult, dst: Path, scorer: Scorer, rewrite: Callable[[Path, Path], object], plan: str,
+           min_retention: float, min_cosine: float) -> GateResult:
+    """One more attempt after the gate passed: ``rewrite(dst, candidate)``, kept in place of ``dst`` only when the
+    gate passes it too (else ``dst`` stays as it was; the failed attempt is recorded either way). A gate that did
+    not pass is left alone."""
+    if not result.chosen.passed:
+        return result
+    candidate = dst.with_name(f".refine-{dst.name}")
+    rewrite(dst, candidate)
+    score = scorer.score(candidate)
+    attempt = Attempt(plan, result.chosen.excluded, result.chosen.per_channel, score,
+                      _passes(score, min_retention, min_cosine))
+    log.info("%s, %s: cosine %.5f, STS retention %s -> %s", result.preset.target, plan, score.cosine_mean,
+             score.retention_percent, "pass" if attempt.passed else "fail: kept the file before it")
+    if attempt.passed:
+        move_model(candidate, dst)
+        return GateResult(result.preset, attempt, [*result.attempts, attempt])
+    remove_model(candidate)
+    return GateResult(result.preset, result.chosen, [*result.attempts, attempt])
+
+
 def attempts_to_dicts(attempts: list[Attempt]) -> list[dict[str, Any]]:
     return [asdict(a) for a in attempts]

@@ -15,6 +15,7 @@ from typing import Any
 
 from compress.config import ExportConfig, Target
 from compress.data.sts import StsPairs
+from compress.enums import FloatWeights
 from compress.errors import CompressError
 from compress.faults import crash_point
 from compress.io import building_dir, write_json_atomic
@@ -43,7 +44,8 @@ from export.artifact.layout import (
 )
 from export.artifact.manifest import check_replaceable, sha256_file, write_manifest
 from export.card import write_card
-from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize
+from export.float_weights import FP16_PLAN, float_weight_summary, store_float_weights_fp16
+from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize, refine
 from export.invariance import measure_invariance
 from export.mobile import write_ort_copies
 from export.onnx_export import export_onnx
@@ -306,6 +308,10 @@ def _gated_entry(src: Path, dst: Path, folder: Path, preset: QuantPreset, scorer
     """Quantize ``src`` to ``dst`` through the accuracy gate; its report entry, with its batch invariance."""
     gated = gated_quantize(src, dst, preset, scorer, quantize, config.min_retention, config.min_cosine,
                            fixed_scales=kind != "dynamic")
+    if (config.float_weights == FloatWeights.FP16 and dst.suffix == ".onnx"  # OpenVINO IR holds its own
+            and float_weight_summary(dst)["fp32_tensors"]):
+        gated = refine(gated, dst, scorer, store_float_weights_fp16, FP16_PLAN, config.min_retention,
+                       config.min_cosine)
     invariance = measure_invariance(scorer.encoder(dst).encode, scorer.sentences, config.invariance_min_cosine)
     return {"target": preset.target, "kind": kind, "runtime": runtime_of(dst.name).value,
             "settings": gated.preset.to_dict(),
@@ -329,6 +335,7 @@ def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, conf
         preset, quantize, table_bits = preset.keeping_table(), _dynamic_with_4bit_table, 4
     entry = {**_gated_entry(base, dst, folder, preset, scorer, config, quantize,
                             "static-qdq" if static else "dynamic"), "embedding_bits": table_bits,
+             "float_weights": {**float_weight_summary(dst), "setting": config.float_weights.value},
              **quantized_op_count(dst)}
     if static:
         entry["calibration"] = {"sentences": config.calibration_sentences, "method": config.calibration_method.value}
