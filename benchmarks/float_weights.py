@@ -39,6 +39,7 @@ from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder
 from export.artifact.host import host_target
 from export.float_weights import float_weight_summary, store_float_weights_fp16
+from export.invariance import measure_invariance
 from export.runtime_bench import p50_ms, throughput
 from export.stage import heldback_sentences, run_export
 
@@ -76,8 +77,7 @@ def measured(encoder: OnnxEncoder, path: Path, reference: np.ndarray, texts: lis
              fp32_spearman: float) -> tuple[dict[str, Any], np.ndarray]:
     gate = ExportConfig()
     vectors = encoder.encode(texts)
-    alone = np.concatenate([encoder.encode([t], batch_size=1) for t in texts[:128]])
-    invariance = min(float(cosines(encoder.encode(texts[:128], batch_size=b), alone).min()) for b in (32, 128))
+    invariance = measure_invariance(encoder.encode, texts, gate.invariance_min_cosine).min_cosine
     similarity = cosines(vectors, reference)
     spearman = sts_spearman_from_embeddings(encoder.encode(sts.sentences1), encoder.encode(sts.sentences2), sts)
     retention = 100 * spearman / fp32_spearman

@@ -84,6 +84,17 @@ def _passes(score: Score, min_retention: float, min_cosine: float) -> bool:
     return retention_ok and score.cosine_mean >= min_cosine
 
 
+def _scored(plan: str, preset: QuantPreset, candidate: Path, scorer: Scorer, min_retention: float,
+            min_cosine: float) -> Attempt:
+    """The attempt that made ``candidate`` with ``preset``, scored and judged (and logged)."""
+    score = scorer.score(candidate)
+    attempt = Attempt(plan, list(preset.nodes_to_exclude), preset.per_channel, score,
+                      _passes(score, min_retention, min_cosine))
+    log.info("%s, %s: cosine %.5f, STS retention %s -> %s", preset.target, plan, score.cosine_mean,
+             score.retention_percent, "pass" if attempt.passed else "fail")
+    return attempt
+
+
 @dataclass(frozen=True)
 class GateResult:
     preset: QuantPreset  # the one that made the file kept at ``dst`` (with its exclusions)
@@ -121,11 +132,7 @@ def gated_quantize(fp32: Path, dst: Path, preset: QuantPreset, scorer: Scorer, q
         current = candidate_preset
         candidate = dst.with_name(f".try{index}-{dst.name}")
         quantize(fp32, candidate, current)
-        score = scorer.score(candidate)
-        attempt = Attempt(plan, list(current.nodes_to_exclude), current.per_channel, score,
-                          _passes(score, min_retention, min_cosine))
-        log.info("%s, %s: cosine %.5f, STS retention %s -> %s", preset.target, plan, score.cosine_mean,
-                 score.retention_percent, "pass" if attempt.passed else "fail")
+        attempt = _scored(plan, current, candidate, scorer, min_retention, min_cosine)
         tries.append((attempt, candidate, current))
         last_file = candidate
         if attempt.passed:
@@ -146,11 +153,7 @@ def refine(result: GateResult, dst: Path, scorer: Scorer, rewrite: Callable[[Pat
         return result
     candidate = dst.with_name(f".refine-{dst.name}")
     rewrite(dst, candidate)
-    score = scorer.score(candidate)
-    attempt = Attempt(plan, result.chosen.excluded, result.chosen.per_channel, score,
-                      _passes(score, min_retention, min_cosine))
-    log.info("%s, %s: cosine %.5f, STS retention %s -> %s", result.preset.target, plan, score.cosine_mean,
-             score.retention_percent, "pass" if attempt.passed else "fail: kept the file before it")
+    attempt = _scored(plan, result.preset, candidate, scorer, min_retention, min_cosine)
     if attempt.passed:
         move_model(candidate, dst)
         return GateResult(result.preset, attempt, [*result.attempts, attempt])
