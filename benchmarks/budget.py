@@ -2,7 +2,7 @@
 
 For each budget: ``compress distill --set train.budget_minutes=N --out runs/budget-N`` (the package's CLI, the
 default recipe; skipped when that folder already holds a finished student, so a row can be re-rendered), then the
-choice recorded in the cache (``compress.budget``) beside the distill report: the estimated minutes per part
+choice recorded in the cache (``compress.distill.budget``) beside the distill report: the estimated minutes per part
 (teacher pass, training with its evaluations, fixed) against the measured ones, and the student's STS-B dev and
 held-back cosine. The budget covers distillation only: the probe's own minute, export and the benchmark come on top.
 
@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from compress.bench.report import machine_info, machine_line
-from compress.budget import record_path
+from compress.bench.results import command_line, results_dir, write_results
 from compress.config import load_config
-from compress.io import write_json_atomic, write_text_atomic
+from compress.distill.budget import record_path
+from compress.machine import machine_info, machine_line
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 
 
 def distilled(minutes: float, out: Path) -> float | None:
@@ -89,11 +88,10 @@ def main() -> None:
         if wall is None and minutes in rows:  # re-rendered: the earlier row's command time stands
             measured["command_minutes"] = rows[minutes]["command_minutes"]
         rows[minutes] = measured
-    command = "python benchmarks/budget.py " + shlex.join(sys.argv[1:])
+    command = command_line(__file__)
     doc = {"commands": [c for c in before["commands"] if c != command] + [command], "machine": machine_info(),
            "results": [rows[m] for m in sorted(rows)]}
-    write_json_atomic(path, doc)
-    write_text_atomic(RESULTS / "budget.md", markdown(doc))
+    write_results(RESULTS, "budget", doc, markdown(doc))
     print(json.dumps(doc["results"], indent=1))
 
 

@@ -1,7 +1,8 @@
 """Corpora of millions of sentences: time and peak memory of the corpus stage and the teacher-cache stage.
 
 For each corpus size the corpus stage (read, dedup, seeded sample of ``data.max_sentences``, held-back slice; the
-package's ``compress.data.corpus_of``) and the cache stage (the same, then ``compress.cache.cached_embeddings``
+package's ``compress.data.corpus_of``) and the cache stage (the same, then
+``compress.distill.teacher_cache.cached_embeddings``
 filling the teacher cache of the sample) run in a fresh process each, whose peak resident memory (ru_maxrss) and
 wall time are recorded. The cache stage embeds with a small random BERT built here, so its numbers are the
 pipeline's own cost (sampling, chunk files, assembly), not a teacher's forward pass; it runs in float32 and float16.
@@ -20,17 +21,16 @@ import argparse
 import gzip
 import json
 import random
-import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from compress.bench.report import machine_info, machine_line
-from compress.io import write_json_atomic, write_text_atomic
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
+from compress.machine import machine_info, machine_line
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 SAMPLE, HELD, CHUNK = 60000, 1000, 4096
 CACHE_SAMPLE = 20000  # the cache stage's sample: its cost does not depend on the corpus size
 
@@ -48,7 +48,7 @@ CACHE_STAGE = """
 import sys, time, tempfile
 from pathlib import Path
 import numpy as np, torch
-from compress.cache import CacheKey, cached_embeddings
+from compress.distill.teacher_cache import CacheKey, cached_embeddings
 from compress.config import DataConfig
 from compress.data import corpus_of
 from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -132,7 +132,7 @@ print(len(corpus.train), len(corpus.validation), time.perf_counter() - start,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    add_data_argument(parser)
     parser.add_argument("--sizes", type=float, nargs="+", default=[0.4, 2, 10], help="millions of lines")
     parser.add_argument("--work", type=Path, default=Path("runs/corpus-scale"))
     parser.add_argument("--tokenizer", default=None, help="a BERT tokenizer folder (default: all-MiniLM-L6-v2's)")
@@ -153,11 +153,10 @@ def main() -> None:
             row["corpus_before"] = measure(old_reader(args.before, args.work), str(path))
         print(json.dumps(row), file=sys.stderr)
         rows.append(row)
-    command = "python benchmarks/corpus_scale.py " + shlex.join(sys.argv[1:])
+    command = command_line(__file__)
     doc = {"command": command, "machine": machine_info(), "sample": SAMPLE, "cache_sample": CACHE_SAMPLE,
            "held_back": HELD, "rows": rows}
-    write_json_atomic(RESULTS / "corpus_scale.json", doc)
-    write_text_atomic(RESULTS / "corpus_scale.md", render(doc))
+    write_results(RESULTS, "corpus_scale", doc, render(doc))
 
 
 def _minilm() -> str:

@@ -13,16 +13,15 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import sys
 import time
 from pathlib import Path
 
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.config import load_config
-from compress.distill import distill
-from compress.io import write_json_atomic, write_text_atomic
+from compress.distill.stage import distill
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 
 STUDENTS: dict[str, list[str]] = {
     "pruned-4": ["student.kind='pruned'", "student.num_layers=4", "train.learning_rate=1e-4"],
@@ -71,7 +70,7 @@ def markdown(rows: list[dict[str, object]], command: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="../shared/data")
+    add_data_argument(parser)
     parser.add_argument("--sentences", type=int, default=10000)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--students", nargs="*", default=list(STUDENTS))
@@ -83,15 +82,14 @@ def main() -> None:
             f"data.max_sentences={args.sentences + 500}", "data.validation_sentences=500",
             f"train.epochs={args.epochs}", "train.eval_steps=100", "output.progress=false"]
     out = Path(args.work)
-    command = "python benchmarks/distill_students.py " + shlex.join(sys.argv[1:])
+    command = command_line(__file__)
     machine = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()}
-    RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.students:  # results are written after each student, so a long run keeps what it finished
         rows.append(run(name, STUDENTS[name], base, out))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-        write_json_atomic(RESULTS / "distill_students.json", {"command": command, "machine": machine, "results": rows})
-        write_text_atomic(RESULTS / "distill_students.md", markdown(rows, command))
+        doc = {"command": command, "machine": machine, "results": rows}
+        write_results(RESULTS, "distill_students", doc, markdown(rows, command))
 
 
 if __name__ == "__main__":

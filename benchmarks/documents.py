@@ -1,6 +1,6 @@
 """Documents and longer inputs: distillation recipes compared on what users embed beyond sentences.
 
-Each variant runs the package's own distill stage (`compress.distill.distill`) on the default recipe with a few
+Each variant runs the package's own distill stage (`compress.distill.stage.distill`) on the default recipe with a few
 config overrides, then measures the PyTorch student (fp32) on: STS-B dev, held-back corpus sentences and held-back
 passages (cosine to the teacher), and the shared retrieval sets (nDCG@10 of the student alone, and of its queries
 against the teacher's document index, with the cosine to the teacher on documents and queries). STS-B test is not
@@ -27,7 +27,6 @@ import argparse
 import hashlib
 import json
 import logging
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -36,23 +35,24 @@ from typing import Any
 
 import numpy as np
 
-from compress.bench.report import machine_info, machine_line
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.bench.retrieval.cache import encoded_paths, model_fingerprint
 from compress.bench.retrieval.evaluate import NDCG, load, mean_cosine, score
 from compress.bench.retrieval.search import normalized
-from compress.cache import teacher_embeddings, teacher_encoder, weights_fingerprint
-from compress.config import Config, SearchKind, _build, load_config
+from compress.config import Config, SearchKind, build_config, load_config
 from compress.data import corpus_of
 from compress.data.beir import RetrievalSet, load_beir
-from compress.distill import distill
-from compress.io import write_json_atomic, write_npy_atomic, write_text_atomic
+from compress.distill.stage import distill
+from compress.distill.teacher_cache import teacher_embeddings, teacher_encoder, weights_fingerprint
+from compress.distill.teacher_runtime import PARITY_TEXTS, config_runtime
+from compress.io import write_npy_atomic, write_text_atomic
+from compress.machine import machine_info, machine_line
 from compress.metrics import cosine_summary, fidelity
 from compress.models import load_sentence_transformer, resolve_model
 from compress.precision import resolve
-from compress.teacher_onnx import PARITY_TEXTS, config_runtime
 from export.artifact.prompts import Prompts
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 SETS = ("cacm", "npl")
 PASSAGES = ["data.passages=2000", "data.validation_passages=200"]
 VARIANTS: dict[str, list[str]] = {
@@ -223,7 +223,7 @@ def _distilled(config: Config, folder: Path) -> tuple[Path, dict[str, Any]]:
     after an interrupted evaluation), else a new one from the package's distill stage."""
     done = folder / "distill_report.json"
     # the recorded config read back as a Config, so that keys added since (at their defaults) compare equal
-    if done.is_file() and _build(Config, (report := json.loads(done.read_text()))["config"], "") == config:
+    if done.is_file() and build_config((report := json.loads(done.read_text()))["config"]) == config:
         logging.info("%s: reusing the student trained with this config", folder)
         return folder, report
     result = distill(config, folder)
@@ -232,7 +232,7 @@ def _distilled(config: Config, folder: Path) -> tuple[Path, dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="../shared/data")
+    add_data_argument(parser)
     parser.add_argument("--variants", nargs="*", default=[], choices=list(VARIANTS))
     parser.add_argument("--epochs", type=float, default=0.5, help="train.epochs of every variant")
     parser.add_argument("--reference", nargs="*", default=[], help="trained student folders to measure as they are")
@@ -252,7 +252,7 @@ def main() -> None:
     path = RESULTS / "documents.json"
     before = json.loads(path.read_text()) if path.exists() else {}
     earlier = before.get("results", [])
-    command = "python benchmarks/documents.py " + shlex.join(sys.argv[1:])
+    command = command_line(__file__)
     done: list[dict[str, Any]] = []
     recipe = load_config(None, base)
     passages = held_back_passages(load_config(None, base + PASSAGES))
@@ -268,8 +268,7 @@ def main() -> None:
         commands = [c for c in before.get("commands", []) if c != command] + [command]
         doc = {"commands": commands, "machine": machine_info(), "int8": int8,
                "results": [r for r in earlier if (r["variant"], r["epochs"]) not in names] + done}
-        write_json_atomic(path, doc)
-        write_text_atomic(RESULTS / "documents.md", markdown(doc))
+        write_results(RESULTS, "documents", doc, markdown(doc))
 
     if args.artifact:
         save()

@@ -14,24 +14,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from compress.bench.report import machine_info, machine_line
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.bench.stage import run_bench_stage
 from compress.config import Config, Target, load_config
-from compress.io import write_json_atomic, write_text_atomic
+from compress.machine import machine_info, machine_line
 from compress.metrics import cosines
 from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder
 from export.artifact.host import host_target
 from export.stage import heldback_sentences, run_export
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 PROFILES = ["x86-server", "rpi4", "rpi5", "arm64-server", "node", "browser"]
 VARIANTS = {"int8 table (default)": {}, "pruned vocabulary": {"prune_vocab": True},
             "4-bit table": {"embedding_bits": 4}, "pruned + 4-bit": {"prune_vocab": True, "embedding_bits": 4}}
@@ -131,7 +129,7 @@ def markdown(doc: dict[str, Any], bench_md: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--student", default="runs/release/student", help="the default recipe's student folder")
-    parser.add_argument("--data", default="../shared/data")
+    add_data_argument(parser)
     parser.add_argument("--work", default="runs/edge-targets", help="where the exported variants are kept")
     parser.add_argument("--teacher", default="auto", help="bench.teacher: auto (the recipe's), label=path or none")
     parser.add_argument("--set", action="append", default=[], help="another config override, section.key=value")
@@ -143,12 +141,11 @@ def main() -> None:
     rows = shrink(config, student, work, heldback[:1000])
     base = work / "int8-table"
     default = run_export(config, student, work / "release-artifact").out_dir  # every target, as compress run does
-    bench = run_bench_stage(config, "python benchmarks/edge_targets.py " + shlex.join(sys.argv[1:]),
+    bench = run_bench_stage(config, command_line(__file__),
                             results / "edge_targets", subjects=[f"student={default}"], heldback=heldback)
     doc = {"schema": "st-compress/edge_targets/1", "command": bench["command"], "machine": machine_info(),
            "student": str(student), "shrink": rows, "targets": targets(bench, rows), "unshrunk": str(base)}
-    write_json_atomic(results / "edge_targets.json", doc)
-    write_text_atomic(results / "edge_targets.md", markdown(doc, (results / "edge_targets" / "bench.md").read_text()))
+    write_results(results, "edge_targets", doc, markdown(doc, (results / "edge_targets" / "bench.md").read_text()))
     print(json.dumps(doc["targets"], indent=2))
 
 

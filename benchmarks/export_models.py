@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -23,17 +22,18 @@ from typing import Any
 
 import numpy as np
 
+from compress.bench.peer_exports import ST_INT8, st_int8_export
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.config import ExportConfig, Target
 from compress.data import load_corpus, load_sts
 from compress.data.sts import StsPairs
-from compress.io import write_json_atomic, write_text_atomic
 from compress.metrics import sts_spearman, sts_spearman_from_embeddings
 from compress.models import resolve_model
 from export.artifact.encoder import OnnxEncoder
 from export.artifact.host import cpu_flags, cpu_model
 from export.pipeline import export_artifact
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 
 
 def interleaved_latency(sessions: dict[str, Any], feeds: list[dict[str, np.ndarray]], calls: int,
@@ -64,49 +64,6 @@ def ours(path: Path, artifact: Path, max_len: int, sts: StsPairs) -> tuple[dict[
     encoder = OnnxEncoder(path, artifact, max_len)
     spearman = sts_spearman_from_embeddings(encoder.encode(sts.sentences1), encoder.encode(sts.sentences2), sts)
     return {"sts_test": spearman, "size_mb": path.stat().st_size / 1e6}, encoder.session
-
-
-ST_INT8 = "onnx/model_qint8_avx512_vnni.onnx"
-
-
-def st_int8_export(model_dir: str, work: Path, preset: str = "avx512_vnni") -> Path:
-    """sentence-transformers' own export_dynamic_quantized_onnx_model (``preset``: avx512_vnni, avx2, ...)
-    into ``work``."""
-    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
-
-    onnx_model = SentenceTransformer(model_dir, backend="onnx", device="cpu")
-    onnx_model.save(str(work))
-    export_dynamic_quantized_onnx_model(onnx_model, preset, str(work))
-    return st_int8_file(work, preset)
-
-
-ST_OV_INT8 = "openvino/openvino_model_qint8_quantized.xml"
-
-
-def st_openvino_int8_export(model_dir: str, work: Path, calibration: list[str]) -> Path:
-    """sentence-transformers' own export_static_quantized_openvino_model (optimum-intel's OVQuantizer, its
-    default OVQuantizationConfig: 300 samples) into ``work``, calibrated on ``calibration`` (corpus sentences, as
-    a local dataset folder: its default is GLUE SST-2 from the hub, not reachable offline). Telemetry off."""
-    import os
-    import tempfile
-
-    os.environ.setdefault("NNCF_CI", "1")  # nncf's telemetry stub
-    os.environ.setdefault("CI", "true")  # openvino's model converter: its telemetry is off in CI
-    from sentence_transformers import SentenceTransformer, export_static_quantized_openvino_model
-
-    model = SentenceTransformer(model_dir, backend="openvino", device="cpu")
-    model.save(str(work))
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "train.jsonl").write_text("".join(json.dumps({"sentence": t}) + "\n" for t in calibration))
-        export_static_quantized_openvino_model(model, None, str(work), dataset_name=tmp, dataset_config_name="default",
-                                               dataset_split="train", column_name="sentence")
-    return work / ST_OV_INT8
-
-
-def st_int8_file(work: Path, preset: str) -> Path:
-    """The file sentence-transformers wrote for ``preset`` (qint8 for the VNNI/arm64 presets, quint8 for avx2)."""
-    found = sorted((work / "onnx").glob(f"model_q*int8_{preset}.onnx"))
-    return found[0] if found else work / f"onnx/model_qint8_{preset}.onnx"
 
 
 def st_export(model_dir: str, work: Path, sts: StsPairs) -> tuple[dict[str, Any], Any]:
@@ -177,7 +134,7 @@ def markdown(rows: list[dict[str, Any]], command: str, machine: dict[str, Any]) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="../shared/data")
+    add_data_argument(parser)
     parser.add_argument("--models", nargs="*", default=["all-MiniLM-L6-v2", "all-mpnet-base-v2"])
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--targets", nargs="*", default=[t.value for t in ExportConfig().targets])
@@ -186,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     corpus = load_corpus(Path(args.data) / "corpus" / "sentences.txt.gz", max_sentences=20000, validation=500)
     sts_dev, sts_test = load_sts(Path(args.data) / "stsb" / "dev.csv"), load_sts(Path(args.data) / "stsb" / "test.csv")
-    command = "python benchmarks/export_models.py " + shlex.join(sys.argv[1:])
+    command = command_line(__file__)
     wanted = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimd"}
     machine = {"cpu": cpu_model(), "cpus": os.cpu_count(), "flags": sorted(cpu_flags() & wanted),
                "platform": platform.platform(), "calls": args.calls}
@@ -196,9 +153,8 @@ def main() -> None:
         rows = [r for r in json.loads(previous.read_text())["rows"] if r["model"] not in args.models]
     for name in args.models:
         rows += bench_model(name, args, corpus.validation, sts_dev, sts_test)
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(RESULTS / "export_models.json", {"command": command, "machine": machine, "rows": rows})
-        write_text_atomic(RESULTS / "export_models.md", markdown(rows, command, machine))
+        doc = {"command": command, "machine": machine, "rows": rows}
+        write_results(RESULTS, "export_models", doc, markdown(rows, command, machine))
 
 
 if __name__ == "__main__":

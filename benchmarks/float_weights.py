@@ -23,17 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from compress.bench.report import machine_info, machine_line
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.config import ExportConfig, load_config
 from compress.data import load_sts
-from compress.io import write_json_atomic, write_text_atomic
+from compress.io import write_text_atomic
+from compress.machine import machine_info, machine_line
 from compress.metrics import cosines, sts_spearman_from_embeddings
 from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder
@@ -43,7 +43,7 @@ from export.invariance import measure_invariance
 from export.runtime_bench import p50_ms, throughput
 from export.stage import heldback_sentences, run_export
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 ROUNDS = 3
 KINDS = (layout.QuantKind.STATIC, layout.QuantKind.DYNAMIC)
 
@@ -116,7 +116,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         name, other = (f"{row['file']} ({w})" for w in (row["weights"], "fp32" if row["weights"] == "fp16" else "fp16"))
         row.update(speed[name])
         row["cosine_other_mean"] = float(cosines(vectors[name], vectors[other]).mean())
-    return {"command": "python benchmarks/float_weights.py " + shlex.join(sys.argv[1:]), "machine": machine_info(),
+    return {"command": command_line(__file__), "machine": machine_info(),
             "student": str(student), "student_training": _training(student), "target": target,
             "sentences": len(texts), "fp32_sts_dev": fp32_spearman,
             "rows": rows}
@@ -154,7 +154,7 @@ def markdown(doc: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--student", help="a trained student folder (compress distill's output)")
-    parser.add_argument("--data", default="../shared/data")
+    add_data_argument(parser)
     parser.add_argument("--work", default="runs/float-weights")
     parser.add_argument("--target", default=None, help="the int8 target (default: this host's)")
     parser.add_argument("--sentences", type=int, default=500)
@@ -168,8 +168,7 @@ def main() -> None:
         parser.error("--student is required (a trained student folder)")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     doc = measure(args)
-    write_json_atomic(RESULTS / "float_weights.json", doc)
-    write_text_atomic(RESULTS / "float_weights.md", markdown(doc))
+    write_results(RESULTS, "float_weights", doc, markdown(doc))
     print(json.dumps(doc["rows"], indent=1))
 
 

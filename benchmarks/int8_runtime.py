@@ -27,7 +27,6 @@ import argparse
 import collections
 import json
 import os
-import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -35,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from compress.bench.report import machine_info, machine_line
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.data import load_corpus, load_sts
-from compress.io import write_json_atomic, write_text_atomic
+from compress.machine import machine_info, machine_line
 from compress.metrics import cosines, sts_spearman_from_embeddings
 from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder, TextEncoder
@@ -45,7 +44,7 @@ from export.artifact.host import host_isa, host_target, int8_kernels
 from export.artifact.load import open_file
 from export.runtime_bench import p50_ms, throughput
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 ROUNDS = 3
 
 
@@ -109,7 +108,8 @@ def session_tries(folder: Path, file: str, texts: list[str], singles: list[str])
 
 
 def openvino_tries(folder: Path, texts: list[str], singles: list[str]) -> list[dict[str, Any]]:
-    from export.artifact.ov_encoder import OpenVinoEncoder, openvino_module
+    from compress.extras import openvino_module
+    from export.artifact.ov_encoder import OpenVinoEncoder
 
     ov = openvino_module()
     encoders: dict[str, TextEncoder] = {}
@@ -210,8 +210,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
              *(openvino_tries(folder, texts, singles) if layout.OV_INT8 in files else []),
              *batch_tries(encoders[fastest], fastest, texts)]
     best = max(r["b32_sorted"] for r in rows)
-    return {"schema": "st-compress/int8-runtime/1", "command": "python benchmarks/int8_runtime.py "
-            + shlex.join(sys.argv[1:]), "machine": {**machine_info(), "int8_kernels": int8_kernels()},
+    return {"schema": "st-compress/int8-runtime/1", "command": command_line(__file__),
+            "machine": {**machine_info(), "int8_kernels": int8_kernels()},
             "artifact": str(folder), "files": rows, "tries": tries,
             "profile": {f: profile(folder, f, texts) for f in (before["file"], fastest)},
             "limit": limit(folder, texts, best)}
@@ -258,13 +258,12 @@ def markdown(doc: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--artifact", default="runs/bench-export/default-artifact")
-    parser.add_argument("--data", default="../shared/data")
+    add_data_argument(parser)
     parser.add_argument("--render", action="store_true", help="write the Markdown from the saved JSON")
     args = parser.parse_args()
     path = RESULTS / "int8_runtime.json"
     doc = json.loads(path.read_text()) if args.render else measure(args)
-    write_json_atomic(path, doc)
-    write_text_atomic(RESULTS / "int8_runtime.md", markdown(doc))
+    write_results(RESULTS, "int8_runtime", doc, markdown(doc))
     print(json.dumps(doc["limit"], indent=2))
 
 

@@ -1,6 +1,6 @@
 """``loss.keep``: does holding the pretrained student's own similarities while it distills keep more of what it knew?
 
-Each variant is the package's distill stage (``compress.distill.distill``) on the default recipe with a smaller
+Each variant is the package's distill stage (``compress.distill.stage.distill``) on the default recipe with a smaller
 sample and fewer epochs (``--sample``, ``--epochs``: the teacher cache of that sample is shared by every variant) and
 ``loss.keep`` at the given weight; weight 0 is the recipe itself, or ``--baseline DIR``, a student already trained
 with exactly those settings (e.g. ``compress distill --set train.budget_minutes=20``'s, which chose them). Measured
@@ -22,24 +22,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from compress.bench.report import machine_info, machine_line
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.bench.retrieval.evaluate import NDCG, score
 from compress.config import Config, SearchKind, load_config
 from compress.data.beir import load_beir
 from compress.data.sts import load_sts
-from compress.distill import distill
-from compress.io import write_json_atomic, write_text_atomic
+from compress.distill.stage import distill
+from compress.machine import machine_info, machine_line
 from compress.metrics import sts_spearman
 from compress.models import load_sentence_transformer
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 SETS = ("cacm", "npl")
 
 
@@ -96,7 +95,7 @@ def minilm_sts_dev(config: Config) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    add_data_argument(parser)
     parser.add_argument("--weights", type=float, nargs="+", default=[0.02, 0.1])
     parser.add_argument("--sample", type=int, default=11000)
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -111,7 +110,7 @@ def main() -> None:
     jobs = [(0.0, args.baseline)] + [(w, None) for w in args.weights if w > 0]
     data = None if args.skip_retrieval else args.data
     recipe = load_config(args.config, base)
-    doc: dict[str, Any] = {"command": "python benchmarks/keep_similarity.py " + shlex.join(sys.argv[1:]),
+    doc: dict[str, Any] = {"command": command_line(__file__),
                            "machine": machine_info(), "sample": args.sample, "epochs": args.epochs,
                            "recipe": f"`{args.config}`" if args.config else "Default recipe",
                            "minilm_sts_dev": minilm_sts_dev(recipe),
@@ -127,8 +126,7 @@ def main() -> None:
             folder = args.work / f"keep-{weight:g}"
             report = distill(config, folder).report
         doc["results"].append(row("recipe" if not weight else f"keep {weight:g}", weight, folder, report, data))
-        write_json_atomic(RESULTS / f"{args.name}.json", doc)
-        write_text_atomic(RESULTS / f"{args.name}.md", markdown(doc))
+        write_results(RESULTS, f"{args.name}", doc, markdown(doc))
         print(json.dumps(doc["results"][-1]), flush=True)
 
 

@@ -1,7 +1,7 @@
 """Peak memory of the training dataset the trainer reads: texts and teacher target rows, built two ways.
 
 ``before``: the rows as Python lists into ``datasets.Dataset.from_dict`` (how the trainer built it before);
-``now``: ``compress.train.trainer._label_table`` (one float32 copy into an Arrow table, with its own
+``now``: ``compress.distill.train.trainer.label_table`` (one float32 copy into an Arrow table, with its own
 fingerprint). Each in a fresh process with random targets of the default recipe's shape (60,000 x 768) and the
 corpus sample's texts; peak RSS is the process's own ru_maxrss, minus the same process's peak after the imports and
 the inputs were made.
@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from compress.bench.report import machine_info, machine_line
-from compress.io import write_json_atomic, write_text_atomic
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
+from compress.machine import machine_info, machine_line
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 ROWS, DIM = 60000, 768
 
 CHILD = """
@@ -32,7 +31,7 @@ import numpy as np
 from datasets import Dataset
 from compress.config import DataConfig
 from compress.data import corpus_of
-from compress.train.trainer import _label_table
+from compress.distill.train.trainer import label_table
 texts = corpus_of(DataConfig(corpus=sys.argv[1], max_sentences={rows}, validation_sentences=0)).train
 targets = np.random.default_rng(0).standard_normal(({rows}, {dim}), dtype=np.float32)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -40,7 +39,7 @@ start = time.perf_counter()
 if sys.argv[2] == "before":
     dataset = Dataset.from_dict({{"sentence": texts, "label": np.asarray(targets).tolist()}})
 else:
-    table, fingerprint = _label_table(texts, targets)
+    table, fingerprint = label_table(texts, targets)
     dataset = Dataset(table, fingerprint=fingerprint)
 seconds = time.perf_counter() - start
 first = np.asarray(dataset[0]["label"], dtype=np.float32)
@@ -62,10 +61,10 @@ def measure(data: Path, how: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    add_data_argument(parser)
     args = parser.parse_args()
     rows = [measure(args.data, how) for how in ("before", "now")]
-    doc = {"command": "python benchmarks/label_memory.py " + shlex.join(sys.argv[1:]), "machine": machine_info(),
+    doc = {"command": command_line(__file__), "machine": machine_info(),
            "rows": rows, "shape": [ROWS, DIM]}
     print(json.dumps(rows), file=sys.stderr)
     lines = ["# Memory of the training dataset (texts and target rows)", "", f"Command: `{doc['command']}`", "",
@@ -75,8 +74,7 @@ def main() -> None:
     names = {"before": "Python lists into `Dataset.from_dict` (before)",
              "now": "one float32 Arrow table and its fingerprint (now)"}
     lines += [f"| {names[r['how']]} | {r['added_peak_mb']} | {r['peak_rss_mb']} | {r['seconds']} |" for r in rows]
-    write_json_atomic(RESULTS / "label_memory.json", doc)
-    write_text_atomic(RESULTS / "label_memory.md", "\n".join(lines) + "\n")
+    write_results(RESULTS, "label_memory", doc, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

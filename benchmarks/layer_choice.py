@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -27,22 +26,22 @@ from typing import Any
 
 import numpy as np
 
+from compress.bench.results import command_line, results_dir, write_results
 from compress.config import Config, load_config
-from compress.io import write_json_atomic, write_text_atomic
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 ROOT = Path(__file__).resolve().parents[1]
 FIT = 4096
 
 
 def untrained(config: Config) -> list[dict[str, Any]]:
     """STS dev and held-back cosine of every 4-layer cut, with the least-squares projection only."""
-    from compress.cache import teacher_embeddings
     from compress.data import load_corpus, load_sts
+    from compress.distill.students.pretrained import add_projection
+    from compress.distill.students.pruned import prune_layers
+    from compress.distill.teacher_cache import teacher_embeddings
     from compress.metrics import cosines, sts_spearman_from_embeddings
     from compress.models import load_sentence_transformer
-    from compress.students.pretrained import add_projection
-    from compress.students.pruned import prune_layers
 
     d = config.data
     corpus = load_corpus(Path(d.corpus), d.column, d.max_sentences, d.validation_sentences, d.seed)
@@ -102,14 +101,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=0.34)
     args = parser.parse_args()
     config = load_config(None, [])
-    doc: dict[str, Any] = {"command": "python benchmarks/layer_choice.py " + shlex.join(sys.argv[1:]),
+    doc: dict[str, Any] = {"command": command_line(__file__),
                            "epochs": args.epochs, "untrained": untrained(config)}
     with tempfile.TemporaryDirectory(prefix="layer-choice-") as tmp:
         doc["trained"] = [trained([int(i) for i in s.split(",")], args.epochs, Path(tmp))
                           for s in args.train.split(";")]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(RESULTS / "layer_choice.json", doc)
-    write_text_atomic(RESULTS / "layer_choice.md", markdown(doc))
+    write_results(RESULTS, "layer_choice", doc, markdown(doc))
 
 
 if __name__ == "__main__":

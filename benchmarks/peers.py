@@ -35,28 +35,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
+from compress.bench.bench_report import pareto_plot, results_markdown, spread
 from compress.bench.harness import BenchData, ModelSpec, length_groups, recorded_settings, run_bench
 from compress.bench.paired import PairedSettings, ratios, run_paired
-from compress.bench.profiles import get_profile
-from compress.bench.report import machine_info, machine_line, pareto_plot, results_markdown, spread
+from compress.bench.peer_exports import ST_INT8, ST_OV_INT8, st_int8_export, st_int8_file, st_openvino_int8_export
+from compress.bench.results import add_data_argument, command_line, results_dir
 from compress.bench.retrieval.evaluate import RetrievalData
-from compress.bench.retrieval.report import retrieval_markdown
+from compress.bench.retrieval.retrieval_report import retrieval_markdown
 from compress.config import BenchConfig
 from compress.data import load_corpus, load_sts
 from compress.data.beir import load_beir
 from compress.io import write_json_atomic, write_text_atomic
+from compress.machine import machine_info, machine_line
 from compress.models import mpnet_path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from export_models import ST_INT8, ST_OV_INT8, st_int8_export, st_int8_file, st_openvino_int8_export
+from compress.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir(__file__)
 MINILM_INT8 = "MiniLM-L6 int8 (ST export)"
 MINILM_OURS = "MiniLM-L6 int8 (our export)"
 MINILM_ST_OV = "MiniLM-L6 int8 (ST OpenVINO export)"
@@ -138,7 +136,7 @@ def our_minilm_int8(work: Path, data: Path) -> Path:
         from compress.models import minilm_path
         from export.pipeline import export_artifact
 
-        export_artifact(minilm_path(), folder, ExportConfig(targets=[Target.AVX512_VNNI, Target.AVX2]),
+        export_artifact(minilm_path(), folder, ExportConfig(targets=[Target("avx512_vnni"), Target("avx2")]),
                         calibration_sentences(data), load_sts(data / "stsb" / "dev.csv"))
     return folder
 
@@ -314,7 +312,7 @@ def retrieval_section(doc: dict[str, Any]) -> list[str]:
 
 def write(doc: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(RESULTS / "peers.json", doc)
+    write_json_atomic(RESULTS / "peers.json", doc)  # its Markdown is BENCHMARKS.md, at the top of the repo
     pareto_plot(doc["results"], RESULTS / "peers.png")
     lines = ["# Benchmarks: the default and fast students against their peers", "",
              f"Command: `{doc['command']}` (the artifacts: the releases of `compress run` and `compress run --config "
@@ -365,7 +363,7 @@ def retrieval_only(args: argparse.Namespace) -> None:
     path = RESULTS / "peers.json"
     doc = json.loads(path.read_text())
     rows = [{k: e[k] for k in keep if k in e} for e in entries]
-    command = "python benchmarks/peers.py " + shlex.join(sys.argv[1:])
+    command = command_line(__file__)
     if args.only and "retrieval_run" in doc:  # the other rows stay as the earlier run measured them
         run = doc["retrieval_run"]
         measured = {r["model"]: r for r in rows}
@@ -384,7 +382,7 @@ def retrieval_only(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="../shared/data")
+    add_data_argument(parser)
     parser.add_argument("--default", default="runs/release", help="the default recipe's release folder")
     parser.add_argument("--fast", default="runs/fast", help="the fast tier's release folder")
     parser.add_argument("--work", default="runs/bench-export", help="where peer exports are kept")
@@ -426,7 +424,7 @@ def main() -> None:
     one_thread = run_bench(small, [get_profile("edge-1core")], bench_data, settings)
     entries += [without_teacher_scores(e) for e in one_thread]
     doc: dict[str, Any] = {
-        "schema": "st-compress/peers/2", "command": "python benchmarks/peers.py " + shlex.join(sys.argv[1:]),
+        "schema": "st-compress/peers/2", "command": command_line(__file__),
         "machine": machine_info(), "settings": {**recorded_settings(settings), "eval_sets": eval_sets(bench_data)},
         "results": entries, "gates": {"failed": []}}
     failed = [e for e in entries if e.get("status") != "ok"]

@@ -18,17 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
-import sys
-from pathlib import Path
 from typing import Any
 
-from compress.bench.report import machine_line
+from compress.bench.results import command_line, results_dir, write_results
 from compress.bench.stage import run_bench_stage
 from compress.config import load_config
-from compress.io import write_json_atomic, write_text_atomic
+from compress.machine import machine_line
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 STUDENT, MINILM = "default student", "all-MiniLM-L6-v2 (torch)"
 # Measured before retrieval was part of the harness, on a held-out collection of long abstracts (not shared):
 HELD_OUT = {"teacher": 41.2, "minilm": 41.9, "student": 33.1, "index": 28.0, "doc_cosine": 0.65,
@@ -88,13 +85,13 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="more config overrides (section.key=value)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    command = "python benchmarks/retrieval.py " + shlex.join(sys.argv[1:])
+    command = command_line(__file__)
     config = load_config(None, [f"bench.models={json.dumps([f'{MINILM}=all-MiniLM-L6-v2'])}",
                                 f"output.cache_dir={json.dumps(args.cache)}", "output.progress=false", *args.set])
     doc = run_bench_stage(config, command, RESULTS / "retrieval", subjects=[f"{STUDENT}={args.artifact}"])
     summary = summarize(doc)
-    write_json_atomic(RESULTS / "retrieval.json", {"command": command, "machine": doc["machine"], **summary})
-    write_text_atomic(RESULTS / "retrieval.md", markdown(doc, summary, command))
+    write_results(RESULTS, "retrieval", {"command": command, "machine": doc["machine"], **summary},
+                  markdown(doc, summary, command))
     print(json.dumps(summary["sets"], indent=2))
 
 

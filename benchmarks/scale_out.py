@@ -1,7 +1,8 @@
 """1 vs N processes under torchrun: the package's distill stage (teacher cache, then DDP training) timed per part.
 
 Each count runs ``torchrun --standalone --nproc_per_node N benchmarks/scale_out.py --child ...``; every rank calls
-``compress.distill.distill`` (the stage ``compress run`` runs) on the default recipe with a small sample, each count
+``compress.distill.stage.distill`` (the stage ``compress run`` runs) on the default recipe with a small sample,
+each count
 with an empty cache of its own, and rank 0 records the teacher pass, the training time and the student's STS-B dev.
 torchrun gives each of N > 1 processes one thread (OMP_NUM_THREADS=1); one process uses every core. On a machine
 whose processes share the same cores, expect no gain: this measures the overhead of the distributed path, and
@@ -16,23 +17,23 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from compress.bench.report import machine_info, machine_line
-from compress.io import write_json_atomic, write_text_atomic
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
+from compress.io import write_json_atomic
+from compress.machine import machine_info, machine_line
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 
 
 def child(args: argparse.Namespace) -> None:
     from compress import dist
     from compress.config import load_config
-    from compress.distill import distill
+    from compress.distill.stage import distill
 
     here = dist.start()
     data = args.data
@@ -87,7 +88,7 @@ def render(doc: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    add_data_argument(parser)
     parser.add_argument("--procs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--sentences", type=int, default=2000)
     parser.add_argument("--work", type=Path, default=Path("runs/scale-out"))
@@ -98,10 +99,9 @@ def main() -> None:
         child(args)
         return
     rows = [run(n, args) for n in args.procs]
-    doc = {"command": "python benchmarks/scale_out.py " + shlex.join(sys.argv[1:]), "machine": machine_info(),
+    doc = {"command": command_line(__file__), "machine": machine_info(),
            "sentences": args.sentences, "rows": rows}
-    write_json_atomic(RESULTS / "scale_out.json", doc)
-    write_text_atomic(RESULTS / "scale_out.md", render(doc))
+    write_results(RESULTS, "scale_out", doc, render(doc))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import shlex
 import socket
 import subprocess
 import sys
@@ -24,11 +23,11 @@ from typing import Any
 import httpx
 import numpy as np
 
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.data import load_corpus
-from compress.io import write_json_atomic, write_text_atomic
 from serve.embedder import Embedder
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 
 
 def free_port() -> int:
@@ -69,7 +68,7 @@ async def load(url: str, sentences: list[str], concurrency: int, requests: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("artifact", type=Path)
-    parser.add_argument("--data", default="../shared/data")
+    add_data_argument(parser)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -98,18 +97,17 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
-    command = "python benchmarks/serve_throughput.py " + shlex.join(sys.argv[1:])
+    command = command_line(__file__)
     info = {"artifact": str(args.artifact), "file": embedder.file, "threads": embedder.threads,
             "cpus": os.cpu_count(), "requests_per_setting": args.requests}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(RESULTS / "serve_throughput.json", {"command": command, "setup": info, "rows": rows})
     lines = ["# Serving benchmark: HTTP server vs direct Embedder calls", "", f"Command: `{command}`", "",
              f"Artifact file {embedder.file}, onnxruntime threads {embedder.threads}, {os.cpu_count()} cores shared "
              f"by server and load generator; one sentence per request, {args.requests} requests per row.", "",
              "| mode | concurrency | requests/s | p50 ms | p99 ms |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {r['mode']} | {r['concurrency']} | {r['requests_per_s']:.1f} | {r['p50_ms']:.2f} "
               f"| {r['p99_ms']:.2f} |" for r in rows]
-    write_text_atomic(RESULTS / "serve_throughput.md", "\n".join(lines) + "\n")
+    doc = {"command": command, "setup": info, "rows": rows}
+    write_results(RESULTS, "serve_throughput", doc, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

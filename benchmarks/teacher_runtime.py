@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import sys
 import tempfile
 import time
@@ -32,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from compress.bench.report import machine_info, machine_line
-from compress.io import write_json_atomic, write_text_atomic
+from compress.bench.results import add_data_argument, command_line, results_dir, write_results
+from compress.machine import machine_info, machine_line
 
-RESULTS = Path(__file__).parent / "results"
+RESULTS = results_dir(__file__)
 log = logging.getLogger("teacher_runtime")
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -96,7 +95,7 @@ def onnx_graphs(model_dir: Path, work: Path) -> dict[str, Path]:
 
 def onnx_encoders(graphs: dict[str, Path], model_dir: Path, max_length: int,
                   batch_sizes: list[int]) -> dict[str, Encode]:
-    from compress.teacher_onnx import sorted_encode
+    from compress.distill.teacher_runtime import sorted_encode
     from export.artifact.encoder import OnnxEncoder
 
     encoders: dict[str, Encode] = {}
@@ -130,7 +129,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sentences, passages = texts_for(args.data, args.sentences, args.passages)
     model_dir = mpnet_path()
     model = load_sentence_transformer(str(model_dir), device="cpu")
-    doc: dict[str, Any] = {"command": "python benchmarks/teacher_runtime.py " + shlex.join(sys.argv[1:]),
+    doc: dict[str, Any] = {"command": command_line(__file__),
                            "machine": machine_info(), "torch_threads": torch.get_num_threads(), "sets": {}}
     with tempfile.TemporaryDirectory() as tmp:
         graphs = onnx_graphs(model_dir, Path(tmp))
@@ -163,16 +162,14 @@ def markdown(doc: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    add_data_argument(parser)
     parser.add_argument("--sentences", type=int, default=1024)
     parser.add_argument("--passages", type=int, default=96)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64])
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     doc = run(args)
-    RESULTS.mkdir(exist_ok=True)
-    write_json_atomic(RESULTS / "teacher_runtime.json", doc)
-    write_text_atomic(RESULTS / "teacher_runtime.md", markdown(doc) + "\n")
+    write_results(RESULTS, "teacher_runtime", doc, markdown(doc) + "\n")
     print(json.dumps({name: entry["rows"] for name, entry in doc["sets"].items()}, indent=1))
 
 

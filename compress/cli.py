@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from compress.errors import CompressError
+from compress.quant_targets import TARGETS, choices
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Distill a Sentence Transformer into a small, fast ONNX model, and prove what was kept.")
@@ -139,6 +140,7 @@ def distill(config: ConfigOption = None, set_: SetOption = None,
             out: Annotated[Path, typer.Option("--out", help="Student folder to write.")] = DEFAULT_STUDENT_DIR,
             ) -> None:
     """Distill the teacher into a student: a sentence-transformers folder plus distill_report.json."""
+    from compress.bench.sets import check_eval_sets
     from compress.config import load_config
     from compress.preflight import check_config_inputs, check_output_dir, check_student_out
 
@@ -146,8 +148,9 @@ def distill(config: ConfigOption = None, set_: SetOption = None,
     check_student_out(out)
     check_output_dir(Path(cfg.output.cache_dir), "output.cache_dir")
     check_config_inputs(cfg)
-    from compress.budget import budgeted
-    from compress.distill import distill as run_distill
+    check_eval_sets(cfg)
+    from compress.distill.budget import budgeted
+    from compress.distill.stage import distill as run_distill
 
     cfg, budget = budgeted(cfg)
     result = run_distill(cfg, out)
@@ -161,11 +164,13 @@ def distill(config: ConfigOption = None, set_: SetOption = None,
 def check_config(config: ConfigOption = None, set_: SetOption = None) -> None:
     """Validate a config and print it resolved, with every default filled in (without --config: the default
     recipe that compress run uses)."""
+    from compress.bench.sets import check_eval_sets
     from compress.config import load_config
     from compress.preflight import check_config_inputs
 
     cfg = load_config(config, set_ or [])
     check_config_inputs(cfg)
+    check_eval_sets(cfg)
     typer.echo(json.dumps(cfg.to_dict(), indent=2))
 
 
@@ -173,7 +178,7 @@ def check_config(config: ConfigOption = None, set_: SetOption = None) -> None:
 @handle_errors
 def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-transformers folder.")],
                out_dir: Annotated[Path, typer.Argument(help="The artifact folder to write.")],
-               targets: Annotated[str | None, typer.Option(help="Comma-separated: avx2,avx512,avx512_vnni,arm64.")]
+               targets: Annotated[str | None, typer.Option(help=f"Comma-separated: {','.join(TARGETS)}.")]
                = None,
                static: Annotated[bool | None, typer.Option(
                    "--static/--no-static", help="Static (QDQ, batch-invariant) int8 per target beside the dynamic "
@@ -240,7 +245,7 @@ def verify(artifact_dir: Annotated[Path, typer.Argument(help="An artifact folder
 def serve(artifact: Annotated[Path, typer.Argument(help="An artifact folder from compress export.")],
           host: Annotated[str, typer.Option(help="Bind address (loopback unless you say otherwise).")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8080,
-          target: Annotated[str, typer.Option(help="auto, fp32, avx2, avx512, avx512_vnni or arm64.")] = "auto",
+          target: Annotated[str, typer.Option(help=f"{choices('auto', 'fp32')}.")] = "auto",
           runtime: Annotated[str, typer.Option(
               help="auto (the one the artifact measured fastest on this ISA), onnxruntime or openvino.")] = "auto",
           threads: Annotated[int | None, typer.Option(
@@ -319,9 +324,11 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
     if teacher:
         overrides.append("bench.teacher=" + json.dumps(teacher))
         if teacher.lower() == "none" and config is None:  # the recipe's gates are shares of the teacher's scores
-            overrides += [f"bench.{key}={off}" for key, off in (("min_retention", "none"),
-                          ("min_retrieval_retention", "{}"), ("min_index_retention", "{}"))
-                          if not any(o.startswith(f"bench.{key}") for o in overrides)]
+            from compress.gates import BENCH_GATES, GateNeeds
+
+            off = [g for g in BENCH_GATES if g.needs is GateNeeds.TEACHER
+                   and not any(o.startswith(f"bench.{g.name}") for o in overrides)]
+            overrides += [f"bench.{g.name}={'{}' if g.per_set else 'none'}" for g in off]
     if against:
         overrides.append("bench.against=" + json.dumps(against))
     if data:
@@ -330,7 +337,8 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
                       *_retrieval_under(data, config, overrides)]
     overrides += _named_sets("sts", sts) + _named_sets("retrieval", retrieval)
     cfg = load_config(config, overrides)
-    from compress.preflight import check_data_files, check_eval_sets, check_output_dir
+    from compress.bench.sets import check_eval_sets
+    from compress.preflight import check_data_files, check_output_dir
 
     check_output_dir(out or Path(cfg.bench.out_dir), "benchmark folder (--out / bench.out_dir)")
     check_data_files(cfg)

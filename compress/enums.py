@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from compress.quant_targets import TARGETS
+
 
 class StudentKind(StrEnum):
     PRUNED = "pruned"
@@ -62,13 +64,9 @@ class AttentionMode(StrEnum):
     RELATION = "relation"
 
 
-class Target(StrEnum):
-    """Quantization targets: one int8 file per target (see export.presets)."""
-
-    AVX2 = "avx2"
-    AVX512 = "avx512"
-    AVX512_VNNI = "avx512_vnni"
-    ARM64 = "arm64"
+# Quantization targets: one int8 file per target, one row each in compress.quant_targets.TARGET_TABLE (members
+# AVX512_VNNI, AVX512, AVX2, ARM64; use Target("avx2") in code)
+Target = StrEnum("Target", {name.upper(): name for name in TARGETS})  # type: ignore[misc]
 
 
 class OpenVinoMode(StrEnum):

@@ -3,17 +3,17 @@
 Export gates are judged on each int8 file while it is quantized (``export.gate``: a file that fails is
 re-quantized). Bench gates are judged on the benchmark's results, when the benchmark is written and again when
 ``compress run`` assembles the release (with that run's thresholds: changing one re-measures nothing).
-Adding a gate: a field in ``compress.config.BenchConfig`` and an entry in ``BENCH_GATES``.
+Adding a gate: a field in ``compress.config.BenchConfig`` (or ``ExportConfig``) and an entry here: the config
+checks (``compress.config.checks``: a positive number, set retrieval sets, a teacher or ``bench.against`` to
+compare with), the run's stage keys (thresholds re-measure nothing) and the judging all read this registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from compress.config import BenchConfig
+from enum import StrEnum
+from typing import Any
 
 Entry = dict[str, Any]
 
@@ -31,12 +31,22 @@ class GateSettings:
                 "against": self.against}
 
 
+class GateNeeds(StrEnum):
+    """What a gate compares with, which the config must name."""
+
+    NOTHING = "nothing"
+    TEACHER = "teacher"  # a share of the teacher's score: bench.teacher must be set
+    AGAINST = "against"  # a ratio to another model: bench.against must be set
+
+
 @dataclass(frozen=True)
 class Gate:
     name: str  # the key in [bench] (or [export])
     stage: str  # "export" or "bench"
     what: str
     judge: Callable[[Entry, Any, GateSettings], list[str]] | None = None  # bench: failures for one result
+    needs: GateNeeds = GateNeeds.NOTHING
+    per_set: bool = False  # a threshold per retrieval set (its keys name bench.retrieval_sets, or "*")
 
 
 def _retention(e: Entry, limit: float, _: GateSettings) -> list[str]:
@@ -118,29 +128,25 @@ EXPORT_GATES = (
     Gate("min_cosine", "export", "mean cosine of each int8 file to the fp32 model on held-back sentences"),
 )
 BENCH_GATES = (
-    Gate("min_retention", "bench", "the student's STS test Spearman, % of the teacher's", _retention),
+    Gate("min_retention", "bench", "the student's STS test Spearman, % of the teacher's", _retention,
+         GateNeeds.TEACHER),
     Gate("max_p95_ms", "bench", "batch-1 p95 latency per profile ('*' for all)", _p95),
     Gate("max_size_mb", "bench", "size of the int8 file a profile runs", _size),
     Gate("max_latency_ratio", "bench", "head-to-head median batch-1 p50 / the bench.against model's",
-         _latency_ratio),
+         _latency_ratio, GateNeeds.AGAINST),
     Gate("min_throughput_ratio", "bench", "head-to-head median batch-32 throughput / the bench.against model's",
-         _throughput_ratio),
+         _throughput_ratio, GateNeeds.AGAINST),
     Gate("min_retrieval_retention", "bench", "nDCG@10 of the student's queries and documents, % of the teacher's, "
-         "per retrieval set ('*' for all)", _retrieval_retention),
+         "per retrieval set ('*' for all)", _retrieval_retention, GateNeeds.TEACHER, per_set=True),
     Gate("min_index_retention", "bench", "nDCG@10 of the student's queries against the teacher's documents, % of "
-         "teacher->teacher, per retrieval set ('*' for all)", _index_retention),
+         "teacher->teacher, per retrieval set ('*' for all)", _index_retention, GateNeeds.TEACHER, per_set=True),
 )
 BENCH_GATE_KEYS = tuple(g.name for g in BENCH_GATES)
-RATIO_GATES = ("max_latency_ratio", "min_throughput_ratio")
 
 
-def _is_set(value: Any) -> bool:
+def is_set(value: Any) -> bool:
+    """A threshold that is on (None and an empty per-set table are off)."""
     return value is not None and value != {}
-
-
-def settings_from_config(bench: BenchConfig, models: tuple[str, ...] | None = None) -> GateSettings:
-    values = {name: getattr(bench, name) for name in BENCH_GATE_KEYS}
-    return GateSettings({k: v if _is_set(v) else None for k, v in values.items()}, models, bench.against)
 
 
 def check(entries: list[Entry], settings: GateSettings) -> list[str]:
@@ -153,7 +159,7 @@ def check(entries: list[Entry], settings: GateSettings) -> list[str]:
             continue
         for gate in BENCH_GATES:
             value = settings.thresholds.get(gate.name)
-            if _is_set(value) and gate.judge is not None:
+            if is_set(value) and gate.judge is not None:
                 failed += [f"{e['model']} on {e['profile']}: {f}" for f in gate.judge(e, value, settings)]
     return failed
 

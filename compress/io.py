@@ -1,7 +1,9 @@
-"""Atomic writes: a file or a whole folder is built under a temporary name beside its target, then renamed."""
+"""Atomic writes: a file or a whole folder is built under a temporary name beside its target, then renamed; and
+the stable digest of a JSON-able value that names cached and recorded things (stage keys, budget records)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -66,3 +68,8 @@ def building_dir(dest: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def digest(value: Any) -> str:
+    """A short stable hash of a JSON-able value."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:20]

@@ -62,7 +62,7 @@ def check_data_files(config: Config) -> None:
     check_input_file(data.corpus, "data.corpus")
     for key in ("sts_dev", "sts_test"):
         check_input_file(getattr(data, key), f"data.{key}")
-    if config.loss.task > 0:
+    if config.loss.weight("task") > 0:
         check_input_file(data.sts_train, "data.sts_train")
 
 
@@ -110,17 +110,10 @@ def check_layers(config: Config) -> None:
 
 
 def check_config_inputs(config: Config) -> None:
-    """What ``compress check-config`` adds to parsing: the data files exist (the evaluation sets of ``[bench]`` are
-    read and checked), the layer indices fit."""
+    """What ``compress check-config`` adds to parsing, before the evaluation sets are read
+    (``compress.bench.sets.check_eval_sets``): the data files exist, the layer indices fit."""
     check_data_files(config)
-    check_eval_sets(config)
     check_layers(config)
-
-
-def check_eval_sets(config: Config) -> None:
-    from compress.bench.sets import load_eval_sets
-
-    load_eval_sets(config)
 
 
 def check_student_out(path: Path) -> None:

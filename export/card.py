@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from compress.quant_targets import TARGET_TABLE
 from export.artifact.layout import FP32, OUTPUT, OV_INT8, REQUIRED_OPERATORS, target_of
 
 CARD = "README.md"
-RUNS_ON = {"avx512_vnni": "x86 with AVX512-VNNI (Intel Cascade Lake+, AMD Zen 4+)",
-           "avx512": "x86 with AVX512", "avx2": "any x86-64 with AVX2; Node (onnxruntime-node), browsers (WebAssembly)",
-           "arm64": "arm64: Raspberry Pi 4/5, phones, Apple silicon, Graviton", "fp32": "anywhere (reference)"}
+RUNS_ON = {**{spec.name: spec.runs_on for spec in TARGET_TABLE}, "fp32": "anywhere (reference)"}
 
 
 def _mb(size: int | None) -> str:

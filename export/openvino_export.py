@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from compress.config import ExportConfig, OpenVinoMode, Target
-from export.artifact.ov_encoder import openvino_available, openvino_module
+from compress.config import ExportConfig, OpenVinoMode
+from compress.extras import openvino_available, openvino_module
+from compress.quant_targets import X86_TARGETS
 from export.presets import QuantPreset
 
 ENV_NO_TELEMETRY = {"NNCF_CI": "1"}  # nncf.telemetry: a stub when set (the documented switch for CI runs)
@@ -28,7 +29,7 @@ def wanted(config: ExportConfig) -> str | None:
     config error found before any work: ``config_checks``)."""
     if config.openvino == OpenVinoMode.OFF:
         return "export.openvino = \"off\""
-    if not any(t != Target.ARM64 for t in config.targets):
+    if not any(t.value in X86_TARGETS for t in config.targets):
         return "no x86 target in export.targets"
     if not openvino_available():
         return "the openvino extra is not installed (pip install 'st-compress[openvino]')"

@@ -224,7 +224,7 @@ def _openvino(folder: Path, fp32: Path, scorer: Scorer, config: ExportConfig, se
     def quantize(src: Path, out: Path, preset: QuantPreset) -> None:
         nncf_quantize(src, out, preset, calibration)
 
-    entry = _gated_entry(fp32, folder / OV_INT8, folder, preset_for(Target.AVX512_VNNI.value), scorer, config,
+    entry = _gated_entry(fp32, folder / OV_INT8, folder, preset_for(Target("avx512_vnni").value), scorer, config,
                          quantize, "nncf-static")
     entry["target"] = "x86"  # one OpenVINO int8 file for every x86 target
     entry["calibration"] = {"sentences": config.calibration_sentences, "method": "minmax (nncf defaults)"}

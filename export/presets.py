@@ -1,4 +1,5 @@
-"""Quantization presets per CPU target, as factory functions; their settings are saved beside each file.
+"""Quantization presets per CPU target (``preset_for``, from the target table ``compress.quant_targets``); their
+settings are saved beside each file.
 
 Dynamic int8 in onnxruntime quantizes activations to uint8 at run time. Weights:
 - ``avx512_vnni``, ``avx512``, ``arm64``: int8 weights (u8 x s8 products use VNNI / SDOT without overflow).
@@ -15,8 +16,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from compress.config import Target
 from compress.errors import CompressError
+from compress.quant_targets import TARGETS, target_spec
 
 DEFAULT_OPS = ("MatMul", "Gather", "Attention", "EmbedLayerNormalization")
 
@@ -48,28 +49,10 @@ class QuantPreset:
         return data
 
 
-def avx2() -> QuantPreset:
-    return QuantPreset(target="avx2", weight_type="QUInt8", reduce_range=False)
-
-
-def avx512() -> QuantPreset:
-    return QuantPreset(target="avx512", weight_type="QInt8", reduce_range=True)
-
-
-def avx512_vnni() -> QuantPreset:
-    return QuantPreset(target="avx512_vnni", weight_type="QInt8", reduce_range=False)
-
-
-def arm64() -> QuantPreset:
-    return QuantPreset(target="arm64", weight_type="QInt8", reduce_range=False)
-
-
-PRESETS = {Target.AVX2: avx2, Target.AVX512: avx512, Target.AVX512_VNNI: avx512_vnni, Target.ARM64: arm64}
-
-
 def preset_for(target: str) -> QuantPreset:
+    """The preset of an int8 target, from its row in ``compress.quant_targets.TARGET_TABLE``."""
     try:
-        return PRESETS[Target(target)]()
-    except ValueError:
-        raise CompressError(f"unknown target {target!r}",
-                            "choose from: " + ", ".join(t.value for t in Target)) from None
+        spec = target_spec(target)
+    except KeyError:
+        raise CompressError(f"unknown target {target!r}", "choose from: " + ", ".join(TARGETS)) from None
+    return QuantPreset(target=spec.name, weight_type=spec.weight_type, reduce_range=spec.reduce_range)

@@ -168,7 +168,7 @@ def tiny_config_toml(tmp_path: Path, tiny_teacher_dir: Path, corpus_file: Path, 
 def tiny_student_dir(tiny_teacher_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sentence_transformers import SentenceTransformer
 
-    from compress.students import prune_layers
+    from compress.distill.students import prune_layers
 
     out = tmp_path_factory.mktemp("student") / "st"
     prune_layers(SentenceTransformer(str(tiny_teacher_dir), device="cpu"), [0, 3]).save(str(out))
@@ -181,7 +181,7 @@ def exported(tiny_student_dir: Path, sts_file: Path, tmp_path_factory: pytest.Te
     from compress.data import load_sts
     from export.pipeline import export_artifact
 
-    config = ExportConfig(targets=[Target.AVX512_VNNI, Target.AVX2], static=True, calibration_sentences=32,
+    config = ExportConfig(targets=[Target("avx512_vnni"), Target("avx2")], static=True, calibration_sentences=32,
                           gate_sentences=64, min_retention=50.0, min_cosine=0.98)
     out = tmp_path_factory.mktemp("artifact") / "art"
     return export_artifact(tiny_student_dir, out, config, make_sentences(80, seed=11), load_sts(sts_file))
@@ -193,7 +193,7 @@ KindArtifacts = dict[StudentKind, tuple[Path, Path]]
 def build_kind_student(kind: StudentKind, teacher_dir: Path, other_dir: Path, out: Path) -> Path:
     from sentence_transformers import SentenceTransformer
 
-    from compress.students import build_student
+    from compress.distill.students import build_student
 
     teacher = SentenceTransformer(str(teacher_dir), device="cpu")
     sentences = make_sentences(80, seed=8)
@@ -212,7 +212,8 @@ def kind_artifacts(tiny_teacher_dir: Path, tiny_other_dir: Path, sts_file: Path,
     from compress.data import load_sts
     from export.pipeline import export_artifact
 
-    config = ExportConfig(targets=[Target.AVX2, Target.ARM64], gate_sentences=32, min_retention=50.0, min_cosine=0.9)
+    config = ExportConfig(targets=[Target("avx2"), Target("arm64")], gate_sentences=32, min_retention=50.0,
+                          min_cosine=0.9)
     found = {}
     for kind in StudentKind:
         root = tmp_path_factory.mktemp(f"kind-{kind.value}")

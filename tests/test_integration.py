@@ -9,7 +9,7 @@ import pytest
 from sentence_transformers import SentenceTransformer
 
 from compress.config import load_config
-from compress.distill import distill
+from compress.distill.stage import distill
 from tests.conftest import SHARED_DATA
 
 pytestmark = [

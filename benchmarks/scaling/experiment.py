@@ -8,7 +8,7 @@ Results go to OUT/results.jsonl line by line, so a run cut short keeps what fini
 
 Self-contained on purpose: the GPU machine has transformers 5 and sentence-transformers 6, which this package
 does not support, so the least-squares projection and the similarity KL here mirror
-``compress.students.pretrained.fit_linear_map`` and ``compress.losses.similarity.SimilarityKLLoss``
+``compress.distill.students.pretrained.fit_linear_map`` and ``compress.distill.losses.similarity.SimilarityKLLoss``
 (same formulas, in torch) rather than importing them.
 
     python3 benchmarks/scaling/experiment.py --teacher /tmp/w --data .gpu/c --out $OUT

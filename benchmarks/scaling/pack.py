@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from compress.distill.students.pruned import prune_layers
 from compress.models import load_sentence_transformer
-from compress.students.pruned import prune_layers
 
 KEEP = [0, 2, 3, 5]
 

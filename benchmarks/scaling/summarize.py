@@ -14,9 +14,9 @@ import argparse
 import json
 from pathlib import Path
 
-from compress.io import write_json_atomic, write_text_atomic
+from compress.bench.results import results_dir, write_results
 
-OUT = Path(__file__).resolve().parents[1] / "results"
+OUT = results_dir(str(Path(__file__).resolve().parent))  # benchmarks/results
 COMMANDS = """\
 # here (CPU): pack the teacher (int8 per row, checked against fp32), the student start and the data
 .venv/bin/python benchmarks/scaling/pack.py --out .gpu --corpus ../shared/data/corpus/sentences.txt.gz \\
@@ -75,8 +75,7 @@ def main() -> None:
     if args.append:
         old = json.loads((OUT / "scaling.json").read_text())
         rows = tag(old["rows"], old["device"]) + rows
-    write_json_atomic(OUT / "scaling.json", {"device": rows[0]["device"], "command": COMMANDS, "rows": rows})
-    write_text_atomic(OUT / "scaling.md", markdown(rows))
+    write_results(OUT, "scaling", {"device": rows[0]["device"], "command": COMMANDS, "rows": rows}, markdown(rows))
 
 
 if __name__ == "__main__":

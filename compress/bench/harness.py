@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from compress.bench.profiles import Profile
 from compress.bench.retrieval.cache import Encoded
 from compress.bench.retrieval.evaluate import RetrievalData, add_retrieval, encode_requests, plan
 from compress.bench.worker import spawn
@@ -19,6 +18,7 @@ from compress.config import BenchConfig
 from compress.data.sts import StsPairs
 from compress.faults import crash_point
 from compress.metrics import cosine_summary
+from compress.profiles import Profile
 from compress.progress import progress_bar
 from export.artifact.layout import FP32
 from export.artifact.prompts import Prompts, read_prompts

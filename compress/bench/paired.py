@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from compress.bench.harness import ModelSpec, model_file
-from compress.bench.profiles import Profile
 from compress.bench.worker import LOADERS, run_spec, spawn
 from compress.errors import CompressError
+from compress.profiles import Profile
 
 
 @dataclass(frozen=True)

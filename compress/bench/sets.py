@@ -60,3 +60,8 @@ def _torch_precision(config: Config) -> str:
     from compress.precision import resolve
 
     return resolve(config.teacher.precision, "cpu").value
+
+
+def check_eval_sets(config: Config) -> None:
+    """Read and check ``[bench]``'s evaluation sets (a bad file is exit 2 before any work starts)."""
+    load_eval_sets(config)

@@ -7,16 +7,15 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from compress.bench.bench_report import write_outputs
 from compress.bench.harness import BenchData, ModelSpec, length_groups, measure_native, recorded_settings
 from compress.bench.paired import PairedSettings
-from compress.bench.profiles import Profile, Runtime, get_profile
-from compress.bench.report import write_outputs
 from compress.bench.sets import eval_sets_settings, load_eval_sets, retrieval_data
 from compress.bench.versus import check_reference, head_to_head
 from compress.config import Config
 from compress.data import load_corpus, load_sts
 from compress.errors import ConfigError
-from compress.gates import settings_from_config
+from compress.profiles import Profile, Runtime, get_profile
 from export.artifact.manifest import MANIFEST
 
 
@@ -39,8 +38,8 @@ def parse_model(text: str, teacher: bool = False) -> ModelSpec:
 def openvino_variants(models: list[ModelSpec]) -> list[ModelSpec]:
     """Each of our artifacts that holds OpenVINO files, run on OpenVINO too (when the extra is installed): both
     runtimes on every profile, each profile's file (int8 on x86)."""
+    from compress.extras import openvino_available
     from export.artifact.layout import OV_FP32
-    from export.artifact.ov_encoder import openvino_available
 
     if not openvino_available():
         return []
@@ -129,7 +128,7 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     entries, embeddings = measure_native(models, native, data, bench, config.output.progress)
     edge_entries = _edge(on_edge, edge, data, config, entries, embeddings)
     paired = _head_to_head(config, entries, models, native, timing)
-    gates = settings_from_config(bench, tuple(m.label for m in gated) if subjects else None)
+    gates = bench.gate_settings(tuple(m.label for m in gated) if subjects else None)
     recorded = {**recorded_settings(bench),
                 "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
                                       "quant_target": p.quant_target, "runtime": p.runtime.value,

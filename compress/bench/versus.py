@@ -15,8 +15,8 @@ from typing import Any
 
 from compress.bench.harness import ModelSpec
 from compress.bench.paired import PairedSettings, ratios, run_paired
-from compress.bench.profiles import Profile
 from compress.errors import CompressError, ConfigError
+from compress.profiles import Profile
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.bench.report import markdown as bench_markdown
+from compress.bench.bench_report import markdown as bench_markdown
 from compress.config import Config
-from compress.gates import judge, settings_from_config
+from compress.gates import judge
 from compress.io import building_dir, write_json_atomic, write_text_atomic
-from compress.run.report import STUDENT, card_scores, collect_gates, metrics, report_markdown
+from compress.run.release_report import STUDENT, card_scores, collect_gates, metrics, report_markdown
 from compress.run.stages import StageOutcome
 from export.artifact.manifest import MANIFEST, write_manifest
 from export.card import write_card
@@ -57,13 +57,13 @@ def _fill(tmp: Path, stages: Stages) -> None:
 def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: str,
              budget: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the release folder; return the summary that ``compress run --json`` prints. ``budget``: how
-    ``train.budget_minutes`` chose the sample and epochs (``compress.budget``), reported beside the stages."""
+    ``train.budget_minutes`` chose the sample and epochs (``compress.distill.budget``), reported beside the stages."""
     distill_report = _read(stages.distill.folder / "student" / "distill_report.json")
     export_manifest = _read(stages.export.folder / "model" / MANIFEST)
     export_report = _read(stages.export.folder / "model" / "export_report.json")
     bench = _read(stages.bench.folder / "bench.json")
     # Gates are judged now, with this config's thresholds: changing one does not re-measure anything.
-    bench["gates"] = judge(bench["results"], settings_from_config(config.bench, (STUDENT,)), bench.get("edge"))
+    bench["gates"] = judge(bench["results"], config.bench.gate_settings((STUDENT,)), bench.get("edge"))
     gates = collect_gates(export_report, bench)
     numbers = metrics(distill_report, export_report, bench)
     report = {"schema": "st-compress/run_report/1", "command": command, "passed": gates["passed"],

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from compress.config import PASSAGE_KEYS, Config, TeacherRuntime
+from compress.distill.teacher_runtime import config_runtime
 from compress.gates import BENCH_GATE_KEYS
+from compress.io import digest
 from compress.models import resolve_model
 from compress.preflight import check_input_file
-from compress.run.stages import digest
-from compress.teacher_onnx import config_runtime
 from export.artifact.manifest import sha256_file
 
 SKIP_DIRS = {"onnx", "openvino", ".git"}
@@ -57,7 +57,7 @@ def model_digest(spec: str) -> str:
 def distill_prefixes(config: Config) -> list[str]:
     """The prompts distillation puts before corpus sentences (none: the key of a teacher without prompts is as
     it was before prompts existed)."""
-    from compress.students.prompts import chosen
+    from compress.distill.students.prompts import chosen
     from export.artifact.prompts import read_prompts
 
     return chosen(read_prompts(Path(resolve_model(config.teacher.model))), config.teacher.prompts)
@@ -88,7 +88,7 @@ def stage_keys(config: Config) -> StageKeys:
               **{k: data[k] for k in ("column", "max_sentences", "validation_sentences", "seed")},
               **{k: data[k] for k in PASSAGE_KEYS if k in data}}
     sts = {name: file_sha(data[name], f"data.{name}") for name in ("sts_dev", "sts_test")}
-    sts_train = file_sha(data["sts_train"], "data.sts_train") if config.loss.task > 0 else None
+    sts_train = file_sha(data["sts_train"], "data.sts_train") if config.loss.weight("task") > 0 else None
     runtime = config_runtime(config)  # PyTorch, the original runtime, is left out: its keys stay as they were
     teacher = {**{k: v for k, v in c["teacher"].items() if k != "prompts"},
                "weights": model_digest(config.teacher.model),

@@ -16,7 +16,7 @@ from compress import dist
 from compress.config import Config
 from compress.run.assemble import Stages, assemble
 from compress.run.keys import StageKeys, stage_keys
-from compress.run.report import STUDENT
+from compress.run.release_report import STUDENT
 from compress.run.stages import StageOutcome, StageStore
 from export.artifact.manifest import check_replaceable
 
@@ -45,6 +45,7 @@ def check_run_out_dir(out_dir: Path) -> None:
 
 def preflight(config: Config, out_dir: Path) -> None:
     """Every path, data file and layer index, before anything is written: a bad one is exit 2 in seconds."""
+    from compress.bench.sets import check_eval_sets
     from compress.bench.stage import check_profiles
     from compress.data import corpus_of, load_sts
     from compress.preflight import check_config_inputs, check_output_dir
@@ -53,17 +54,18 @@ def preflight(config: Config, out_dir: Path) -> None:
     check_output_dir(out_dir, "release folder (--out / output.dir)")
     check_output_dir(Path(config.output.cache_dir), "output.cache_dir")
     check_config_inputs(config)
+    check_eval_sets(config)
     check_profiles(config, [t.value for t in config.export.targets])
     data = config.data
     corpus_of(data)
-    for path in {data.sts_dev, data.sts_test, data.sts_train if config.loss.task > 0 else None} - {None}:
+    for path in {data.sts_dev, data.sts_test, data.sts_train if config.loss.weight("task") > 0 else None} - {None}:
         load_sts(Path(str(path)))
 
 
 def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
     """The whole run; under torchrun every rank fills its share of the teacher cache and trains (DDP), and rank 0
     alone exports, benchmarks and writes the release while the others wait for its summary."""
-    from compress.budget import budgeted
+    from compress.distill.budget import budgeted
 
     here = dist.start()
     preflight(config, out_dir)
@@ -77,7 +79,7 @@ def run_pipeline(config: Config, out_dir: Path, command: str) -> RunResult:
         if here.main:
             distilled = store.run("distill", keys.distill, lambda tmp: _distill(config, tmp))
         elif not reused:  # the other ranks fill the cache and train with rank 0; only rank 0 saves the student
-            from compress.distill import distill
+            from compress.distill.stage import distill
 
             distill(config, Path(config.output.cache_dir) / "stages" / f".rank-{here.rank}")
         summary = dist.main_only(lambda: _release(config, out_dir, command, store, keys, distilled, budget))
@@ -102,7 +104,7 @@ def _release(config: Config, out_dir: Path, command: str, store: StageStore, key
 
 
 def _distill(config: Config, folder: Path) -> dict[str, Any]:
-    from compress.distill import distill
+    from compress.distill.stage import distill
 
     result = distill(config, folder / "student")
     return {"sts_spearman": result.report["sts_spearman"],

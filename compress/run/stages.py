@@ -8,7 +8,6 @@ folder, removed by the next run, plus what the stage keeps to resume (teacher em
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -27,11 +26,6 @@ log = logging.getLogger(__name__)
 
 STAGE_FILE = "stage.json"
 BuildFn = Callable[[Path], dict[str, Any]]
-
-
-def digest(value: Any) -> str:
-    """A short stable hash of a JSON-able value."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+from compress.quant_targets import detect
+
 
 def _cpuinfo_lines() -> list[str]:
     path = Path("/proc/cpuinfo")
@@ -26,17 +28,9 @@ def cpu_model() -> str:
 
 
 def host_target() -> str | None:
-    """``arm64``, ``avx512_vnni``, ``avx512`` or ``avx2`` for this machine; None when none applies."""
-    if platform.machine().lower() in ("arm64", "aarch64"):
-        return "arm64"
-    flags = cpu_flags()
-    if "avx512_vnni" in flags or "avx512vnni" in flags:
-        return "avx512_vnni"
-    if "avx512f" in flags:
-        return "avx512"
-    if "avx2" in flags:
-        return "avx2"
-    return None
+    """This machine's int8 target (``compress.quant_targets``: ``avx512_vnni``, ``avx512``, ``avx2`` or
+    ``arm64``); None when none applies."""
+    return detect(platform.machine(), cpu_flags())
 
 
 def _has_amx(flags: set[str]) -> bool:

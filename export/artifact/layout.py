@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from compress.errors import CompressError
+from compress.quant_targets import TARGET_ORDER, X86_TARGETS
 
 ONNX_DIR = "onnx"
 FP32 = f"{ONNX_DIR}/model.onnx"
@@ -45,7 +46,6 @@ TRANSFORMER_WEIGHTS = frozenset({"model.safetensors", "pytorch_model.bin", "mode
 OPENVINO_DIR = "openvino"
 OV_FP32 = f"{OPENVINO_DIR}/openvino_model.xml"
 OV_INT8 = f"{OPENVINO_DIR}/openvino_model_qint8_quantized.xml"
-X86_TARGETS = ("avx512_vnni", "avx512", "avx2")
 
 
 class Runtime(StrEnum):
@@ -84,14 +84,6 @@ class QuantKind(StrEnum):
     STATIC = "qdq"
 
 
-# Which int8 files a host can run, best first: a VNNI host runs the avx512 and avx2 files too.
-TARGET_ORDER: dict[str, tuple[str, ...]] = {
-    "avx512_vnni": ("avx512_vnni", "avx512", "avx2"),
-    "avx512": ("avx512", "avx2"),
-    "avx2": ("avx2",),
-    "arm64": ("arm64",),
-}
-TARGETS = tuple(TARGET_ORDER)
 
 
 def quantized_file(target: str, kind: QuantKind = QuantKind.DYNAMIC) -> str:

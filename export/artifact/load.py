@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from compress.errors import CompressError
+from compress.quant_targets import TARGETS
 from export.artifact.encoder import OnnxEncoder, TextEncoder
 from export.artifact.host import host_isa, host_target
-from export.artifact.layout import TARGETS, Runtime, choose_file, max_length_of, runtime_of
+from export.artifact.layout import Runtime, choose_file, max_length_of, runtime_of
 from export.artifact.manifest import batch_invariant, find_manifest, read_manifest, verify
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def resolve_runtime(folder: Path, runtime: str = Runtime.AUTO, manifest: dict[st
     if runtime not in RUNTIME_CHOICES:
         raise CompressError(f"unknown runtime {runtime!r}", "choose one of: " + ", ".join(RUNTIME_CHOICES))
     if runtime == Runtime.OPENVINO:
-        from export.artifact.ov_encoder import openvino_module
+        from compress.extras import openvino_module
 
         openvino_module()
         return RuntimeChoice(Runtime.OPENVINO, "asked for")
@@ -60,7 +61,7 @@ def resolve_runtime(folder: Path, runtime: str = Runtime.AUTO, manifest: dict[st
                                                   f"this host is {host_isa()}")
     fastest = Runtime(measured["fastest"])
     if fastest == Runtime.OPENVINO:
-        from export.artifact.ov_encoder import openvino_available
+        from compress.extras import openvino_available
 
         if not openvino_available():
             return RuntimeChoice(Runtime.ONNXRUNTIME, "OpenVINO measured fastest here but is not installed "

@@ -12,28 +12,9 @@ from typing import Any
 import numpy as np
 
 from compress.errors import CompressError
+from compress.extras import openvino_module
 from export.artifact.encoder import TextEncoder, artifact_tokenizer, intra_op_threads
 from export.artifact.layout import OUTPUT
-
-INSTALL = "pip install 'st-compress[openvino]'"
-
-
-def openvino_module() -> Any:
-    """``openvino``, or an error (exit 2) that gives the pip command."""
-    try:
-        import openvino
-    except ImportError:
-        raise CompressError("the OpenVINO runtime is not installed",
-                            f"install it: {INSTALL} (or use runtime 'onnxruntime')") from None
-    return openvino
-
-
-def openvino_available() -> bool:
-    try:
-        openvino_module()
-    except CompressError:
-        return False
-    return True
 
 
 class OpenVinoEncoder(TextEncoder):

@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from compress.bench.profiles import PROFILES, Profile, get_profile
 from compress.bench.schema import BENCH_SCHEMA
 from compress.bench.stage import parse_model
 from compress.cli import app
 from compress.errors import ConfigError
 from compress.gates import GateSettings, check
+from compress.profiles import PROFILES, Profile, get_profile
 
 runner = CliRunner()
 

@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 from compress.bench.edge import js
 from compress.bench.edge.measure import Texts, python_run
 from compress.bench.harness import ModelSpec
-from compress.bench.profiles import PROFILES, Runtime
 from compress.bench.schema import BENCH_SCHEMA
 from compress.cli import app
 from compress.config import StudentKind
 from compress.metrics import cosines
+from compress.profiles import PROFILES, Runtime
 from export.artifact import layout
 from tests.conftest import KindArtifacts, make_sentences
 

@@ -6,8 +6,8 @@ import pytest
 
 from compress.bench.harness import ModelSpec
 from compress.bench.paired import PairedSettings, ratios, run_paired
-from compress.bench.profiles import PROFILES
 from compress.errors import CompressError
+from compress.profiles import PROFILES
 from tests.conftest import make_sentences
 
 

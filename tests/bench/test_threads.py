@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compress.bench.profiles import PROFILES, Profile
+from compress.profiles import PROFILES, Profile
 from tests.conftest import REPO
 
 # In a fresh process: pin to core 0 as the worker does, load the model the way the worker does, encode, and

@@ -9,13 +9,13 @@ from typer.testing import CliRunner
 
 from compress.bench.harness import ModelSpec
 from compress.bench.paired import PairedSettings
-from compress.bench.profiles import PROFILES
 from compress.bench.schema import BENCH_SCHEMA
 from compress.bench.versus import versus
 from compress.cli import app
 from compress.config import load_config
 from compress.errors import ConfigError
 from compress.gates import GateSettings, check
+from compress.profiles import PROFILES
 
 runner = CliRunner()
 QUICK = ["--set", "bench.latency_calls=5", "--set", "bench.warmup=1", "--set", "bench.throughput_batches=1",

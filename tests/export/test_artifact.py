@@ -26,7 +26,24 @@ runner = CliRunner()
 
 
 def test_targets_are_the_config_targets() -> None:
-    assert set(layout.TARGETS) == {t.value for t in Target}
+    """One table row per target: the config's enum, the presets, the layout's file choice, host detection and
+    the model card all read it."""
+    from compress.quant_targets import TARGET_TABLE, TARGETS, detect
+    from export.card import RUNS_ON
+    from export.presets import preset_for
+
+    assert set(TARGETS) == {t.value for t in Target}
+    for spec in TARGET_TABLE:
+        preset = preset_for(spec.name)
+        assert (preset.target, preset.weight_type, preset.reduce_range) == (spec.name, spec.weight_type,
+                                                                            spec.reduce_range)
+        assert RUNS_ON[spec.name] == spec.runs_on
+        assert layout.preference(spec.name)[0] == layout.quantized_file(spec.name, layout.QuantKind.STATIC)
+    assert detect("x86_64", {"avx2", "avx512f", "avx512_vnni"}) == "avx512_vnni"
+    assert detect("x86_64", {"avx2", "avx512f"}) == "avx512"
+    assert detect("x86_64", {"avx2"}) == "avx2"
+    assert detect("aarch64", {"asimd"}) == "arm64"
+    assert detect("x86_64", {"sse4_2"}) is None
 
 
 def test_file_names_and_choice(exported: ExportResult) -> None:

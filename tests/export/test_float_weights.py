@@ -23,7 +23,7 @@ from export.artifact.encoder import OnnxEncoder
 from export.float_weights import FP16_PLAN, float_weight_summary, store_float_weights_fp16
 from export.gate import Attempt, GateResult, Score, refine
 from export.pipeline import ExportResult, export_artifact
-from export.presets import avx2
+from export.presets import preset_for
 from tests.conftest import make_sentences
 
 
@@ -76,7 +76,7 @@ def test_gate_keeps_fp16_weights_when_they_pass(tiny_student_dir: Path, sts_file
     scored attempt, and the report says so. With ``fp32`` they stay as they were."""
     sizes = {}
     for dtype in FloatWeights:
-        config = ExportConfig(targets=[Target.AVX2], static=False, min_retention=50.0, min_cosine=0.999999,
+        config = ExportConfig(targets=[Target("avx2")], static=False, min_retention=50.0, min_cosine=0.999999,
                               gate_sentences=32, ort_format=dtype == FloatWeights.FP16, float_weights=dtype)
         result = export_artifact(tiny_student_dir, tmp_path / dtype.value, config, make_sentences(60, seed=12),
                                  load_sts(sts_file))
@@ -129,12 +129,12 @@ def test_refine_keeps_the_file_before_it_when_the_new_one_fails(exported: Export
     shutil.copyfile(exported.out_dir / "onnx/model_optimized.onnx", dst)
     before = dst.read_bytes()
     first = Attempt("as preset", [], False, Score(1.0, 1.0, None, None), True)
-    gated = GateResult(avx2(), first, [first])
+    gated = GateResult(preset_for("avx2"), first, [first])
     kept = refine(gated, dst, _Scores(dst), store_float_weights_fp16, FP16_PLAN, 99.0, 0.9)  # type: ignore[arg-type]
     assert kept.chosen == first and [a.plan for a in kept.attempts] == ["as preset", FP16_PLAN]
     assert not kept.attempts[-1].passed and dst.read_bytes() == before
     assert list(tmp_path.iterdir()) == [dst]
-    failed = GateResult(avx2(), dataclasses.replace(first, passed=False), [first])
+    failed = GateResult(preset_for("avx2"), dataclasses.replace(first, passed=False), [first])
     assert refine(failed, dst, _Scores(dst), store_float_weights_fp16, FP16_PLAN, 99.0, 0.9) is failed  # type: ignore[arg-type]
 
 

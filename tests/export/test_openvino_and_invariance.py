@@ -178,14 +178,14 @@ def test_openvino_extra_missing_is_exit_2_with_the_pip_command(exported: ExportR
 
 
 def test_export_openvino_on_without_extra_and_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from compress.config_checks import _validate_openvino
+    from compress import extras
+    from compress.config.checks import _validate_openvino
     from compress.errors import ConfigError
     from export import openvino_export
-    from export.artifact import ov_encoder
 
     assert openvino_export.wanted(ExportConfig(openvino=OpenVinoMode.OFF)) == 'export.openvino = "off"'
-    assert "no x86 target" in str(openvino_export.wanted(ExportConfig(targets=[Target.ARM64])))
-    monkeypatch.setattr(ov_encoder, "openvino_available", lambda: False)
+    assert "no x86 target" in str(openvino_export.wanted(ExportConfig(targets=[Target("arm64")])))
+    monkeypatch.setattr(extras, "openvino_available", lambda: False)
     with pytest.raises(ConfigError, match=r"export\.openvino") as err:
         _validate_openvino(ExportConfig(openvino=OpenVinoMode.ON))
     assert "pip install 'st-compress[openvino]'" in str(err.value.hint)

@@ -15,7 +15,7 @@ from export.artifact.encoder import OnnxEncoder
 from export.artifact.manifest import verify
 from export.parity import check_parity, cosines, parity_sentences
 from export.pipeline import ExportResult, export_artifact
-from export.presets import avx2, avx512, preset_for
+from export.presets import preset_for
 from export.quantize import quantized_op_count
 from tests.conftest import flip_byte, make_sentences
 
@@ -83,14 +83,14 @@ def test_manifest_hashes_every_file(exported: ExportResult) -> None:
 
 
 def test_presets() -> None:
-    assert avx2().weight_type == "QUInt8" and avx512().reduce_range
+    assert preset_for("avx2").weight_type == "QUInt8" and preset_for("avx512").reduce_range
     assert preset_for("arm64").weight_type == "QInt8"
     with pytest.raises(CompressError, match="unknown target 'sse4'"):
         preset_for("sse4")
 
 
 def _strict_export(student: Path, sts_file: Path, out: Path, min_cosine: float) -> tuple[ExportResult, dict]:
-    strict = ExportConfig(targets=[Target.AVX2], min_retention=100.0, min_cosine=min_cosine, gate_sentences=32)
+    strict = ExportConfig(targets=[Target("avx2")], min_retention=100.0, min_cosine=min_cosine, gate_sentences=32)
     result = export_artifact(student, out, strict, make_sentences(60, seed=12), load_sts(sts_file))
     return result, result.report["quantized"]["onnx/model_qint8_avx2.onnx"]
 

@@ -47,7 +47,7 @@ def test_export_with_a_pruned_vocabulary_and_a_4bit_table(tiny_student_dir: Path
     from compress.bench.edge.measure import python_run
     from compress.bench.harness import ModelSpec
 
-    config = ExportConfig(targets=[Target.AVX2], gate_sentences=32, min_retention=50.0, min_cosine=0.5,
+    config = ExportConfig(targets=[Target("avx2")], gate_sentences=32, min_retention=50.0, min_cosine=0.5,
                           prune_vocab=True, embedding_bits=4)
     heldback = make_sentences(60, seed=12)
     art = export_artifact(tiny_student_dir, tmp_path / "art", config, heldback, load_sts(sts_file),

@@ -18,8 +18,8 @@ from typing import Any
 
 from compress.bench.edge.js import JsRun, read_embeddings
 from compress.bench.edge.runtimes import JS_SOURCES, SETUP, chromium, ort_web_dist, transformers_bundle
-from compress.bench.profiles import Runtime
 from compress.errors import CompressError
+from compress.profiles import Runtime
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run", "--disable-extensions", "--mute-audio")

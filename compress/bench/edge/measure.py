@@ -16,11 +16,11 @@ from compress.bench.edge import js, qemu
 from compress.bench.edge.browser import run_browser
 from compress.bench.edge.runtimes import require
 from compress.bench.harness import BenchData, ModelSpec, model_file, size_mb
-from compress.bench.profiles import Profile, Runtime
 from compress.bench.worker import spawn
 from compress.config import BenchConfig
 from compress.data.sts import StsPairs
 from compress.metrics import cosine_summary, cosines, sts_spearman_from_embeddings
+from compress.profiles import Profile, Runtime
 from export.artifact.layout import choose_file
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from compress.bench.edge.runtimes import arm64_runtime
-from compress.bench.profiles import Profile
 from compress.bench.worker import spawn
+from compress.profiles import Profile
 
 PACKAGES = ("compress", "export")  # what the worker imports from this project: pure Python
 

@@ -7,9 +7,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from compress.bench.profiles import Runtime
 from compress.errors import CompressError
 from compress.models import home_dir
+from compress.profiles import Runtime
 
 JS_SOURCES = Path(__file__).parent / "js"
 SETUP = {Runtime.QEMU: "bash scripts/setup-arm64.sh", Runtime.NODE: "bash scripts/setup-edge.sh node",

@@ -164,10 +164,10 @@ def test_torch_models_embed_the_sets_in_the_teachers_precision(tmp_path: Path, t
                                                                toy_set: Path) -> None:
     """bf16 autocast (where native, or asked for) is cached apart from fp32, close to it, and not used for ONNX."""
     from compress.bench.harness import BenchData, ModelSpec, measure_native
-    from compress.bench.profiles import get_profile
     from compress.bench.retrieval.evaluate import RetrievalData
     from compress.config import BenchConfig, Precision
     from compress.data.beir import load_beir
+    from compress.profiles import get_profile
 
     sentences = make_sentences(40, seed=3)
     settings = BenchConfig(latency_calls=2, warmup=0, throughput_batches=1, throughput_seconds=0.0)

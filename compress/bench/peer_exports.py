@@ -1,0 +1,51 @@
+"""Peers exported the way their own users export them: sentence-transformers' dynamic int8 ONNX
+(``export_dynamic_quantized_onnx_model``) and its static int8 OpenVINO IR (``export_static_quantized_openvino_model``),
+for the benchmarks that measure the student beside them."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from export.artifact.layout import OV_INT8, quantized_file
+
+ST_INT8 = quantized_file("avx512_vnni")  # the file sentence-transformers writes for its avx512_vnni preset
+
+
+def st_int8_export(model_dir: str, work: Path, preset: str = "avx512_vnni") -> Path:
+    """sentence-transformers' own export_dynamic_quantized_onnx_model (``preset``: avx512_vnni, avx2, ...)
+    into ``work``."""
+    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
+
+    onnx_model = SentenceTransformer(model_dir, backend="onnx", device="cpu")
+    onnx_model.save(str(work))
+    export_dynamic_quantized_onnx_model(onnx_model, preset, str(work))
+    return st_int8_file(work, preset)
+
+
+ST_OV_INT8 = OV_INT8  # optimum-intel's name, which the artifact layout uses too
+
+
+def st_openvino_int8_export(model_dir: str, work: Path, calibration: list[str]) -> Path:
+    """sentence-transformers' own export_static_quantized_openvino_model (optimum-intel's OVQuantizer, its
+    default OVQuantizationConfig: 300 samples) into ``work``, calibrated on ``calibration`` (corpus sentences, as
+    a local dataset folder: its default is GLUE SST-2 from the hub, not reachable offline). Telemetry off."""
+    os.environ.setdefault("NNCF_CI", "1")  # nncf's telemetry stub
+    os.environ.setdefault("CI", "true")  # openvino's model converter: its telemetry is off in CI
+    from sentence_transformers import SentenceTransformer, export_static_quantized_openvino_model
+
+    model = SentenceTransformer(model_dir, backend="openvino", device="cpu")
+    model.save(str(work))
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "train.jsonl").write_text("".join(json.dumps({"sentence": t}) + "\n" for t in calibration))
+        export_static_quantized_openvino_model(model, None, str(work), dataset_name=tmp, dataset_config_name="default",
+                                               dataset_split="train", column_name="sentence")
+    return work / ST_OV_INT8
+
+
+def st_int8_file(work: Path, preset: str) -> Path:
+    """The file sentence-transformers wrote for ``preset`` (qint8 for the VNNI/arm64 presets, quint8 for avx2)."""
+    found = sorted((work / "onnx").glob(f"model_q*int8_{preset}.onnx"))
+    return found[0] if found else work / quantized_file(preset)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from compress.distill.losses import CosineDistillLoss, MSEDistillLoss, SimilarityKLLoss
+from compress.distill.losses.batch import DistillBatch
+
+
+def falls(loss: nn.Module, steps: int = 60) -> tuple[float, float]:
+    """Optimize free student embeddings toward fixed teacher ones; return (first, last) loss."""
+    torch.manual_seed(0)
+    teacher = torch.randn(8, 6)
+    student = nn.Parameter(torch.randn(8, 6))
+    optimizer = torch.optim.Adam([student], lr=0.05)
+    values = []
+    for _ in range(steps):
+        value = loss(DistillBatch(student=student, teacher=teacher, attention_mask=torch.ones(8, 3)))
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+        values.append(value.item())
+    return values[0], values[-1]
+
+
+@pytest.mark.parametrize("loss", [MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(temperature=0.1)])
+def test_loss_falls_on_a_toy_batch(loss: nn.Module) -> None:
+    first, last = falls(loss)
+    assert last < 0.3 * first
+
+
+def test_losses_are_zero_when_student_equals_teacher() -> None:
+    x = torch.randn(5, 4)
+    batch = DistillBatch(student=x, teacher=x.clone(), attention_mask=torch.ones(5, 2))
+    for loss in (MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(0.05)):
+        assert float(loss(batch)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_similarity_is_scale_free_but_not_shape_free() -> None:
+    x = torch.randn(6, 4)
+    scaled = DistillBatch(student=3 * x, teacher=x, attention_mask=torch.ones(6, 1))
+    shuffled = DistillBatch(student=x[torch.randperm(6)], teacher=x, attention_mask=torch.ones(6, 1))
+    loss = SimilarityKLLoss(0.05)
+    assert float(loss(scaled)) == pytest.approx(0.0, abs=1e-5)
+    assert float(loss(shuffled)) > 0.01
+
+
+def test_temperature_schedule_anneals_geometrically() -> None:
+    loss = SimilarityKLLoss(temperature=0.2, temperature_end=0.02)
+    loss.progress = 0.0
+    assert loss.current_temperature() == pytest.approx(0.2)
+    loss.progress = 0.5
+    assert loss.current_temperature() == pytest.approx(math.sqrt(0.2 * 0.02))
+    loss.progress = 1.0
+    assert loss.current_temperature() == pytest.approx(0.02)
+    assert SimilarityKLLoss(0.07).current_temperature() == 0.07
+
+
+def test_keep_loss_holds_the_pretrained_models_similarities_not_its_vectors() -> None:
+    from compress.distill.losses.keep import KeepSimilarityLoss
+
+    torch.manual_seed(0)
+    prior = torch.randn(8, 4)
+    rotated = torch.cat([prior, torch.zeros(8, 2)], dim=1) @ torch.linalg.qr(torch.randn(6, 6))[0]
+    loss = KeepSimilarityLoss()
+    same = loss(DistillBatch(student=3 * rotated, teacher=torch.randn(8, 6), attention_mask=None, prior=prior))
+    assert same.item() == pytest.approx(0.0, abs=1e-10)  # another space and scale, the same similarities
+    student = nn.Parameter(torch.randn(8, 6))
+    before = loss(DistillBatch(student=student, teacher=torch.randn(8, 6), attention_mask=None, prior=prior))
+    before.backward()
+    assert before.item() > 0.05 and student.grad is not None and student.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match=r"loss\.keep"):
+        loss(DistillBatch(student=student, teacher=torch.randn(8, 6), attention_mask=None))
