@@ -57,7 +57,9 @@ def _usage(name: str, int8: str, dim: int, static: bool) -> list[str]:
         "```python", "from serve import Embedder", f'vectors = Embedder("{name}").encode(["a sentence", "another"])',
         "```", "", "With the `openvino` extra, `Embedder(..., runtime=\"openvino\")` runs the OpenVINO files (where "
         "present); sentence-transformers' OpenVINO backend loads them too (`backend=\"openvino\"`, "
-        f"`model_kwargs={{\"file_name\": \"{OV_INT8}\"}}`).", "",
+        f"`model_kwargs={{\"file_name\": \"{OV_INT8}\"}}`; add `\"ov_config\": "
+        "{\"INFERENCE_PRECISION_HINT\": \"f32\"}` for the precision the export checked: on CPUs with native bf16 "
+        "OpenVINO runs bf16 by default).", "",
         "sentence-transformers" + (" (the token table is a module's weights: no ONNX backend needed):" if static
                                    else " (its ONNX backend):"), "",
         "```python", "from sentence_transformers import SentenceTransformer", f"model = {st_load}",

@@ -49,8 +49,19 @@ def _nncf() -> Any:
     return nncf
 
 
+# The ONNX graph's first output under its sentence-transformers name. The IR leaves it out: optimum-intel refuses an
+# IR that has both it and ``sentence_embedding`` (it takes such a file for a sentence-transformers export and asks
+# for OVSentenceTransformer), and sentence-transformers' OpenVINO backend reads ``last_hidden_state``, the same
+# tensor under its other name (export.onnx_export.ALIAS).
+DROPPED_OUTPUT = "token_embeddings"
+
+
 def save_ir(model: Any, xml: Path) -> None:
-    """``xml`` and its ``.bin``, fp32 weights (OpenVINO's default would store them in fp16)."""
+    """``xml`` and its ``.bin``, fp32 weights (OpenVINO's default would store them in fp16), without the
+    ``token_embeddings`` output (``DROPPED_OUTPUT``)."""
+    for result, output in zip(list(model.get_results()), list(model.outputs), strict=True):
+        if output.get_names() == {DROPPED_OUTPUT}:
+            model.remove_result(result)
     openvino_module().save_model(model, str(xml), compress_to_fp16=False)
 
 

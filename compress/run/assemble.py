@@ -20,10 +20,8 @@ from compress.gates import judge
 from compress.io import building_dir, write_json_atomic, write_text_atomic
 from compress.run.release_report import STUDENT, card_scores, collect_gates, metrics, report_markdown
 from compress.run.stages import StageOutcome
-from export.artifact.manifest import MANIFEST, write_manifest
+from export.artifact.manifest import MANIFEST, artifact_sections, write_manifest
 from export.card import write_card
-
-MANIFEST_KEYS = ("source_sha256", "opset", "targets", "parity", "quantized")
 
 
 @dataclass(frozen=True)
@@ -77,9 +75,9 @@ def assemble(config: Config, out_dir: Path, stages: Stages, command: str, kind: 
         write_json_atomic(tmp / "report.json", report)
         write_text_atomic(tmp / "report.md", report_markdown(report, bench))
         write_card(tmp, export_report, out_dir.name, card_scores(numbers))
-        write_manifest(tmp, {"kind": kind, "status": "passed" if gates["passed"] else "failed",
-                             "passed": gates["passed"], "gates": gates, "metrics": numbers,
-                             "config": config.to_dict(), "stages": stages.summary(),
-                             **{k: export_manifest[k] for k in MANIFEST_KEYS if k in export_manifest}})
+        write_manifest(tmp, {**artifact_sections(export_manifest), "kind": kind,
+                             "status": "passed" if gates["passed"] else "failed", "passed": gates["passed"],
+                             "gates": gates, "metrics": numbers, "config": config.to_dict(),
+                             "stages": stages.summary()})
     return {"out_dir": str(out_dir), "passed": gates["passed"], "gates": gates, "metrics": numbers,
             "stages": stages.summary(), **({"budget": budget["choice"]} if budget else {})}

@@ -46,6 +46,17 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+# A manifest's own bookkeeping and verdict: what every folder that writes a manifest sets for itself.
+BOOKKEEPING = ("schema", "versions", "files", SELF_KEY, "passed", "status")
+
+
+def artifact_sections(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What an artifact's manifest says about its files (targets, parity, the int8 files and their gates, batch
+    invariance, OpenVINO, the runtime benchmark, the ORT copies, ...), without its bookkeeping and verdict: a folder
+    that carries the artifact's files (the release) carries these sections too, so it serves as the artifact did."""
+    return {k: v for k, v in manifest.items() if k not in BOOKKEEPING}
+
+
 def _self_digest(manifest: dict[str, Any]) -> str:
     body = {k: v for k, v in manifest.items() if k != SELF_KEY}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
