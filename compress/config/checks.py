@@ -132,8 +132,8 @@ def _validate_loss(config: Config) -> None:
     if sum(loss.weights.values()) == 0:
         raise ConfigError("all loss weights are 0", "set at least one of loss.mse, loss.cosine, ... above 0")
     for spec in LOSSES:
-        if loss.weight(spec.name) > 0 and not _needs_met(spec, config):
-            raise ConfigError(f"config key 'loss.{spec.name}' {spec.unmet}", spec.fix or None)
+        if loss.weight(spec.name) > 0 and (unmet := _unmet_need(spec, config)) is not None:
+            raise ConfigError(f"config key 'loss.{spec.name}' {spec.unmet}{unmet}", spec.fix or None)
     if loss.token_layer is not None and loss.weight("tokens") == 0:
         raise ConfigError("config key 'loss.token_layer' chooses the teacher block for loss.tokens, which is 0",
                           "set loss.tokens above 0, or loss.token_layer = none")
@@ -141,11 +141,15 @@ def _validate_loss(config: Config) -> None:
         raise ConfigError(f"config key 'loss.layer_map' = {loss.layer_map} must list teacher layers >= 0")
 
 
-def _needs_met(spec: LossSpec, config: Config) -> bool:
+def _unmet_need(spec: LossSpec, config: Config) -> str | None:
+    """None when ``spec``'s needs are met, else what the config has instead (for the message)."""
     student = config.student
-    return ((spec.students is None or student.kind in spec.students)
-            and (spec.match is None or student.match is spec.match)
-            and (spec.data is None or bool(getattr(config.data, spec.data))))
+    if (spec.students is not None and student.kind not in spec.students) or (
+            spec.match is not None and student.match is not spec.match):
+        return f" (this student: kind {student.kind.value!r}, match {student.match.value!r})"
+    if spec.data is not None and not getattr(config.data, spec.data):
+        return ""
+    return None
 
 
 def _validate_profiles(bench: BenchConfig) -> None:

@@ -4,15 +4,9 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -20,8 +14,9 @@ from compress.metrics import cosines
 from export.artifact import layout
 from export.artifact.manifest import BOOKKEEPING, read_manifest
 from serve import Embedder
-from tests.conftest import REPO, make_sentences
+from tests.conftest import make_sentences
 from tests.run.conftest import Release
+from tests.serve.conftest import serve_process
 
 TEXTS = make_sentences(12, seed=51)
 
@@ -49,43 +44,15 @@ def test_embedder_opens_the_release_as_it_opens_the_export(release: Release) -> 
     assert Embedder(release.out, runtime="onnxruntime").batch_invariant  # the static file, measured invariant
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        data: dict[str, Any] = json.loads(response.read())
-    return data
-
-
 def test_compress_serve_runs_the_release_as_measured(release: Release) -> None:
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "compress", "--quiet", "serve", str(release.out), "--port",
-                               str(port)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline, info = time.time() + 120, None
-        while info is None and time.time() < deadline and server.poll() is None:
-            try:
-                info = _get(f"http://127.0.0.1:{port}/info")
-            except OSError:
-                time.sleep(0.2)
-        assert info is not None, server.stderr.read() if server.stderr and server.poll() is not None else "no answer"
+    with serve_process(release.out) as (_, url):
+        info = httpx.get(f"{url}/info").json()
         expected = Embedder(export_folder(release))
         assert (info["file"], info["runtime"], info["batch_invariant"]) == (expected.file, expected.runtime,
                                                                              expected.batch_invariant)
-        body = json.dumps({"input": TEXTS, "model": "x"}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/embeddings", body,
-                                         {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            served = np.array([d["embedding"] for d in json.loads(response.read())["data"]])
+        reply = httpx.post(f"{url}/v1/embeddings", json={"input": TEXTS, "model": "x"}, timeout=60)
+        served = np.array([d["embedding"] for d in reply.json()["data"]])
         assert cosines(served, expected.encode(TEXTS)).min() > 0.99999
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _onnx_int8(release: Release) -> list[str]:

@@ -4,18 +4,12 @@ bad text never fails another client's request; a graceful SIGTERM exits 0."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from tests.conftest import REPO
-from tests.serve.conftest import API_KEY, Running
+from tests.serve.conftest import API_KEY, Running, serve_process
 
 AUTH = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 LONE_SURROGATE = '{"input": ["fine", "\\ud800"]}'  # valid JSON, not valid Unicode text
@@ -114,28 +108,9 @@ def test_the_openapi_spec_documents_every_answer(server: Running) -> None:
     assert "401" in spec["paths"]["/info"]["get"]["responses"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_sigterm_shuts_down_gracefully_and_exits_0(exported) -> None:
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "compress", "serve", str(exported.out_dir), "--port", str(port)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        assert httpx.post(f"http://127.0.0.1:{port}/v1/embeddings", json={"input": "hi"}).status_code == 200
+    with serve_process(exported.out_dir) as (proc, url):
+        assert httpx.post(f"{url}/v1/embeddings", json={"input": "hi"}).status_code == 200
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
     assert proc.returncode == 0, stderr

@@ -18,10 +18,10 @@ from torch import Tensor, nn
 
 from compress.config import AttentionMode
 from compress.distill.losses.batch import DistillBatch
+from compress.errors import ConfigError
 
 if TYPE_CHECKING:
     from compress.distill.losses.context import LossContext
-from compress.errors import ConfigError
 
 
 def _split(x: Tensor, heads: int) -> Tensor:
@@ -81,6 +81,6 @@ class AttentionTransferLoss(nn.Module):
 def build(context: LossContext) -> nn.Module:
     s_model, t_model = context.student_model, context.teacher_model
     config = context.config
-    return AttentionTransferLoss(context.layer_map(), config.attention_mode, s_model.config.num_attention_heads,
+    return AttentionTransferLoss(context.layer_map, config.attention_mode, s_model.config.num_attention_heads,
                                  t_model.config.num_attention_heads, s_model.config.hidden_size,
                                  t_model.config.hidden_size, config.relation_heads)

@@ -40,10 +40,11 @@ class LossContext:
         """(student blocks, teacher blocks)."""
         return len(find_layer_list(self.student_model)), len(find_layer_list(self.teacher_model))
 
+    @functools.cached_property
     def layer_map(self) -> list[int]:
-        """For the losses inside the models (hidden states, attention): ``loss.layer_map``, else the teacher layers
-        a pruned student kept (block j learns the block it was copied from), else evenly spread. Student and
-        teacher must share a tokenizer."""
+        """For the losses inside the models (hidden states, attention; worked out once for both):
+        ``loss.layer_map``, else the teacher layers a pruned student kept (block j learns the block it was copied
+        from), else evenly spread. Student and teacher must share a tokenizer."""
         if self.student.tokenizer.get_vocab() != self.teacher.tokenizer.get_vocab():
             raise ConfigError("loss.hidden and loss.attention need student and teacher to share a tokenizer",
                               "use a pruned student, or set loss.hidden = 0 and loss.attention = 0")

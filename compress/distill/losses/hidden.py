@@ -37,4 +37,4 @@ class HiddenStateLoss(nn.Module):
 
 def build(context: LossContext) -> nn.Module:
     s_model, t_model = context.student_model, context.teacher_model
-    return HiddenStateLoss(s_model.config.hidden_size, t_model.config.hidden_size, context.layer_map())
+    return HiddenStateLoss(s_model.config.hidden_size, t_model.config.hidden_size, context.layer_map)
