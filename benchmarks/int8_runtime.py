@@ -24,23 +24,22 @@ Writes benchmarks/results/int8_runtime.{json,md}.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from compress.bench.int8_limit import limit, op_profile
 from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.data import load_corpus, load_sts
 from compress.machine import machine_info, machine_line
 from compress.metrics import cosines, sts_spearman_from_embeddings
 from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder, TextEncoder
-from export.artifact.host import host_isa, host_target, int8_kernels
+from export.artifact.host import host_target, int8_kernels
 from export.artifact.load import open_file
 from export.runtime_bench import p50_ms, throughput
 
@@ -136,52 +135,8 @@ def batch_tries(encoder: TextEncoder, file: str, texts: list[str]) -> list[dict[
 
 def profile(folder: Path, file: str, texts: list[str]) -> dict[str, Any]:
     """Kernel time per op type at batch 32 (unsorted and sorted), and the padding share of the tokens."""
-    import onnxruntime as ort
-
-    encoder = OnnxEncoder(folder / file, folder, layout.max_length_of(folder))
-    out: dict[str, Any] = {}
-    for order, batch_texts in (("corpus order", texts), ("length-sorted", sorted(texts, key=len))):
-        feeds = list(encoder.feed_batches(batch_texts, 32))
-        with tempfile.TemporaryDirectory() as tmp:
-            options = ort.SessionOptions()
-            options.enable_profiling, options.profile_file_prefix = True, str(Path(tmp) / "profile")
-            session = ort.InferenceSession(str(folder / file), options, providers=["CPUExecutionProvider"])
-            for feed in feeds:
-                session.run(None, {k: v for k, v in feed.items() if k in encoder.inputs})
-            events = json.loads(Path(session.end_profiling()).read_text())
-        per_op: collections.Counter[str] = collections.Counter()
-        for event in events:
-            if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
-                per_op[event["args"]["op_name"]] += event["dur"]
-        total = sum(per_op.values())
-        tokens = sum(f["attention_mask"].size for f in feeds)
-        real = sum(int(f["attention_mask"].sum()) for f in feeds)
-        out[order] = {"kernel_ms": total / 1000, "padding_share": 1 - real / tokens,
-                      "op_share": {op: v / total for op, v in per_op.most_common(12)}}
-    return out
-
-
-def limit(folder: Path, texts: list[str], measured_per_s: float) -> dict[str, Any]:
-    """int8 ops per sentence (2 per multiply-accumulate, the linear layers' weights times the mean tokens, plus
-    attention's two products) against the cores' peak int8 ops/s from the ISA and the clock."""
-    config = json.loads((folder / "config.json").read_text())
-    hidden, layers, inter = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"]
-    encoder = OnnxEncoder(folder / layout.FP32, folder, layout.max_length_of(folder))
-    lengths = [int(m.sum()) for m in encoder.feeds(texts)["attention_mask"]]  # real tokens, not the padding
-    mean_tokens, mean_sq = float(np.mean(lengths)), float(np.mean(np.square(lengths)))
-    macs = layers * (mean_tokens * (4 * hidden * hidden + 2 * hidden * inter) + 2 * mean_sq * hidden)
-    mhz = max(float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()
-              if line.startswith("cpu MHz"))
-    # int8 MACs per cycle per core: AVX2 (vpmaddubsw + vpmaddwd, 2 ports): 32; AVX512-VNNI (vpdpbusd zmm, 2 ports
-    # on Intel servers, 1 on AMD Zen 4): 128; AMX-INT8 (TMUL): 1024.
-    per_cycle = {"amx": 1024, "avx512_vnni": 128}.get(host_isa(), 32)
-    cores = len(os.sched_getaffinity(0))
-    peak = 2 * per_cycle * mhz * 1e6 * cores
-    ops = 2 * macs
-    return {"mean_tokens": mean_tokens, "ops_per_sentence": ops, "clock_mhz": mhz, "cores": cores,
-            "int8_macs_per_cycle_per_core": per_cycle, "peak_int8_ops_per_s": peak,
-            "limit_sentences_per_s": peak / ops, "measured_per_s": measured_per_s,
-            "share_of_peak": measured_per_s * ops / peak}
+    return {order: op_profile(folder / file, folder, batch_texts, 32)
+            for order, batch_texts in (("corpus order", texts), ("length-sorted", sorted(texts, key=len)))}
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:

@@ -181,8 +181,8 @@ def export_cmd(student_dir: Annotated[Path, typer.Argument(help="A sentence-tran
                targets: Annotated[str | None, typer.Option(help=f"Comma-separated: {','.join(TARGETS)}.")]
                = None,
                static: Annotated[bool | None, typer.Option(
-                   "--static/--no-static", help="Static (QDQ, batch-invariant) int8 per target beside the dynamic "
-                   "file (default: the config's export.static, on).")] = None,
+                   "--static/--no-static", help="Static (QDQ, batch-invariant) int8 per target beside the row-wise "
+                   "and dynamic files (default: the config's export.static, off).")] = None,
                openvino: Annotated[str | None, typer.Option(
                    help="OpenVINO files: auto (when installed), on, off (default: export.openvino).")] = None,
                config: ConfigOption = None, set_: SetOption = None) -> None:

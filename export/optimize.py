@@ -27,14 +27,17 @@ def op_counts(path: Path) -> Counter[str]:
 
 
 def optimize(src: Path, dst: Path, model_type: str, num_heads: int, hidden_size: int,
-             embed_fusion: bool = True) -> Optimization:
+             embed_fusion: bool = True, separate_projections: bool = False) -> Optimization:
     """Fuse ``src`` into ``dst``; ``applied`` is False (and ``dst`` not written) when nothing was fused.
-    ``embed_fusion`` False keeps the embeddings a plain Gather (for a 4-bit table, ``export.table``)."""
+    ``embed_fusion`` False keeps the embeddings a plain Gather (for a 4-bit table, ``export.table``);
+    ``separate_projections``: attention as ``MultiHeadAttention`` fed by the query, key and value MatMuls (which
+    the row-wise int8 file quantizes) instead of ``Attention``, which holds their weights inside."""
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     options = FusionOptions(model_type)
     options.enable_embed_layer_norm = embed_fusion
+    options.use_multi_head_attention = separate_projections
     try:
         optimized = optimize_model(str(src), model_type=model_type, num_heads=num_heads, hidden_size=hidden_size,
                                    opt_level=1, optimization_options=options)

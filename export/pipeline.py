@@ -52,7 +52,7 @@ from export.onnx_export import export_onnx
 from export.openvino_export import convert_ir, nncf_quantize, wanted
 from export.optimize import Optimization, model_type_for, optimize
 from export.parity import Parity, check_parity, compare, parity_sentences
-from export.presets import QuantPreset, preset_for
+from export.presets import QuantPreset, preset_for, rowwise_preset_for
 from export.projection import export_projected, transformer_fold
 from export.quantize import (
     CALIBRATION_BATCH,
@@ -61,6 +61,7 @@ from export.quantize import (
     quantize_static,
     quantized_op_count,
 )
+from export.rowwise import quantize_rowwise
 from export.runtime_bench import measure_runtimes
 from export.static import export_static
 from export.table import quantize_table_4bit
@@ -178,14 +179,16 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
     optimization, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length,
                                    embed_fusion=config.embedding_bits == 8)
     scorer = Scorer(base, folder, max_length, sentences[:config.gate_sentences], sts_dev)
-    files = {}
-    for target in config.targets:
-        files[quantized_file(target.value)] = _quantize_target(base, folder, target.value, scorer, config,
-                                                               sentences, static=False)
-        if config.static:
-            files[quantized_file(target.value, QuantKind.STATIC)] = _quantize_target(fp32, folder, target.value,
-                                                                                     scorer, config, sentences,
-                                                                                     static=True)
+    rowwise_base = _rowwise_base(model, fp32, probe, config, folder, max_length) if config.rowwise else None
+    # the base each kind quantizes: dynamic the fused graph (QAttention), row-wise the graph with separate
+    # attention projections, static the unfused fp32 graph (a fused Attention has no static int8 kernel)
+    bases = {QuantKind.DYNAMIC: base, QuantKind.ROWWISE: rowwise_base,
+             QuantKind.STATIC: fp32 if config.static else None}
+    files = {quantized_file(target.value, kind): _quantize_target(source, folder, target.value, scorer, config,
+                                                                  sentences, kind)
+             for target in config.targets for kind, source in bases.items() if source is not None}
+    if rowwise_base is not None and rowwise_base != fp32:
+        rowwise_base.unlink()
     mobile = _mobile(folder, list(files), max_length, probe, config)
     openvino = _openvino(folder, fp32, scorer, config, sentences, probe)
     invariance = _fp32_invariance(folder, [p for p in (fp32, folder / OPTIMIZED, folder / OV_FP32) if p.is_file()],
@@ -298,16 +301,51 @@ def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float, folde
     return Optimization(True, result.fused_ops, f"parity after fusion: min cosine {parity.min_cosine:.6f}"), dst
 
 
+ROWWISE_BASE = f"{ONNX_DIR}/.model_rowwise_base.onnx"  # inside the folder being built, removed after use
+
+
+def _rowwise_base(model: Any, fp32: Path, probe: list[str], config: ExportConfig, folder: Path,
+                  max_length: int) -> Path:
+    """The graph the row-wise files quantize: fused with MultiHeadAttention (its query, key and value MatMuls
+    outside it) when the optimizer applies and parity holds, else the fp32 graph."""
+    if is_static(folder) or not config.optimize:
+        return fp32
+    settings = backbone(model).config
+    dst = folder / ROWWISE_BASE
+    result = optimize(fp32, dst, model_type_for(settings.architectures[0] if settings.architectures else ""),
+                      settings.num_attention_heads, settings.hidden_size, config.embedding_bits == 8,
+                      separate_projections=True)
+    if not result.applied:
+        log.info("row-wise int8 from the unfused graph: %s", result.note)
+        return fp32
+    parity = check_parity(model, OnnxEncoder(dst, folder, max_length), probe)
+    if not parity.passed(config.parity_min_cosine):
+        log.info("row-wise int8 from the unfused graph: the fused one failed parity (min cosine %.6f)",
+                 parity.min_cosine)
+        dst.unlink()
+        return fp32
+    return dst
+
+
 def _dynamic_with_4bit_table(src: Path, out: Path, preset: QuantPreset) -> None:
     quantize_dynamic(src, out, preset)
     quantize_table_4bit(out)
+
+
+def _rowwise_with_4bit_table(src: Path, out: Path, preset: QuantPreset) -> None:
+    quantize_rowwise(src, out, preset)
+    quantize_table_4bit(out)
+
+
+KIND_NAMES = {QuantKind.DYNAMIC: "dynamic", QuantKind.ROWWISE: "rowwise", QuantKind.STATIC: "static-qdq"}
+FIXED_SCALES = ("static-qdq", "nncf-static")  # kinds whose activation scales come from calibration
 
 
 def _gated_entry(src: Path, dst: Path, folder: Path, preset: QuantPreset, scorer: Scorer, config: ExportConfig,
                  quantize: QuantizeFn, kind: str) -> dict[str, Any]:
     """Quantize ``src`` to ``dst`` through the accuracy gate; its report entry, with its batch invariance."""
     gated = gated_quantize(src, dst, preset, scorer, quantize, config.min_retention, config.min_cosine,
-                           fixed_scales=kind != "dynamic")
+                           fixed_scales=kind in FIXED_SCALES)
     if (config.float_weights == FloatWeights.FP16 and dst.suffix == ".onnx"  # OpenVINO IR holds its own
             and float_weight_summary(dst)["fp32_tensors"]):
         gated = refine(gated, dst, scorer, store_float_weights_fp16, FP16_PLAN, config.min_retention,
@@ -320,24 +358,33 @@ def _gated_entry(src: Path, dst: Path, folder: Path, preset: QuantPreset, scorer
             "size_bytes": model_bytes(dst)}
 
 
+def _quantizer(kind: QuantKind, target: str, folder: Path, scorer: Scorer, config: ExportConfig,
+               sentences: list[str]) -> tuple[QuantizeFn, QuantPreset, int]:
+    """How ``kind`` quantizes for ``target``: the function, its preset and the embedding table's bits."""
+    if kind is QuantKind.STATIC:
+        calibration = sentences[-config.calibration_sentences:]
+
+        def calibrated(src: Path, out: Path, preset: QuantPreset) -> None:
+            reader = SentenceReader(OnnxEncoder(src, folder, scorer.max_length), calibration)
+            quantize_static(src, out, preset, reader, config.calibration_method)
+
+        return calibrated, preset_for(target), 8
+    rowwise = kind is QuantKind.ROWWISE
+    preset = rowwise_preset_for(target) if rowwise else preset_for(target)
+    if config.embedding_bits == 4:  # int8 leaves the table alone; then it is stored in 4 bits
+        return (_rowwise_with_4bit_table if rowwise else _dynamic_with_4bit_table), preset.keeping_table(), 4
+    return (quantize_rowwise if rowwise else quantize_dynamic), preset, 8
+
+
 def _quantize_target(base: Path, folder: Path, target: str, scorer: Scorer, config: ExportConfig,
-                     sentences: list[str], static: bool) -> dict[str, Any]:
-    dst = folder / quantized_file(target, QuantKind.STATIC if static else QuantKind.DYNAMIC)
-    calibration = sentences[-config.calibration_sentences:]
-
-    def calibrated(src: Path, out: Path, preset: QuantPreset) -> None:
-        reader = SentenceReader(OnnxEncoder(src, folder, scorer.max_length), calibration)
-        quantize_static(src, out, preset, reader, config.calibration_method)
-
-    quantize: QuantizeFn = calibrated if static else quantize_dynamic
-    preset, table_bits = preset_for(target), 8
-    if config.embedding_bits == 4 and not static:  # int8 leaves the table alone; then it is stored in 4 bits
-        preset, quantize, table_bits = preset.keeping_table(), _dynamic_with_4bit_table, 4
-    entry = {**_gated_entry(base, dst, folder, preset, scorer, config, quantize,
-                            "static-qdq" if static else "dynamic"), "embedding_bits": table_bits,
+                     sentences: list[str], kind: QuantKind) -> dict[str, Any]:
+    dst = folder / quantized_file(target, kind)
+    quantize, preset, table_bits = _quantizer(kind, target, folder, scorer, config, sentences)
+    entry = {**_gated_entry(base, dst, folder, preset, scorer, config, quantize, KIND_NAMES[kind]),
+             "embedding_bits": table_bits,
              "float_weights": {**float_weight_summary(dst), "setting": config.float_weights.value},
              **quantized_op_count(dst)}
-    if static:
+    if kind is QuantKind.STATIC:
         entry["calibration"] = {"sentences": config.calibration_sentences, "method": config.calibration_method.value}
     write_json_atomic(folder / settings_file(str(dst.relative_to(folder))), entry)
     crash_point("quantized")

@@ -79,8 +79,8 @@ def test_export_and_verify_cli(tiny_config_toml: Path, tmp_path: Path, monkeypat
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)  # stdout is the JSON alone (NNCF's progress and log go to stderr)
     assert summary["passed"] and list(summary["quantized"]) == [
-        "onnx/model_qint8_avx2.onnx", "onnx/model_qdq_avx2.onnx", "openvino/openvino_model_qint8_quantized.xml"]
-    assert summary["quantized"]["onnx/model_qdq_avx2.onnx"]["batch_invariant"] is True
+        "onnx/model_qint8_avx2.onnx", "onnx/model_qrow_avx2.onnx", "openvino/openvino_model_qint8_quantized.xml"]
+    assert summary["quantized"]["onnx/model_qrow_avx2.onnx"]["batch_invariant"] is True
     assert "openvino" in summary["runtime_benchmark"] and "onnxruntime" in summary["runtime_benchmark"]
     assert runner.invoke(app, ["verify", str(out)]).exit_code == 0
     # a rerun into the same artifact (same source) replaces it; a gate that cannot pass exits 1

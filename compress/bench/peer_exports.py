@@ -9,6 +9,9 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
+from export.artifact.encoder import OnnxEncoder
 from export.artifact.layout import OV_INT8, quantized_file
 
 ST_INT8 = quantized_file("avx512_vnni")  # the file sentence-transformers writes for its avx512_vnni preset
@@ -49,3 +52,19 @@ def st_int8_file(work: Path, preset: str) -> Path:
     """The file sentence-transformers wrote for ``preset`` (qint8 for the VNNI/arm64 presets, quint8 for avx2)."""
     found = sorted((work / "onnx").glob(f"model_q*int8_{preset}.onnx"))
     return found[0] if found else work / quantized_file(preset)
+
+
+class TokenPoolingEncoder(OnnxEncoder):
+    """sentence-transformers' ONNX file run the way its ONNX backend runs it, minus torch: the graph's first output
+    (token embeddings, all the file holds), mean-pooled over the attention mask and normalized in numpy, after the
+    same Rust tokenizer as every other file (for all-MiniLM-L6-v2: Pooling(mean) then Normalize)."""
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        tokens = np.asarray(self.session.run(None, feeds)[0])
+        mask = feeds["attention_mask"][..., None].astype(np.float32)
+        pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def output_dim(self) -> int | None:
+        shape = self.session.get_outputs()[0].shape
+        return shape[-1] if isinstance(shape[-1], int) else None

@@ -124,9 +124,14 @@ class TrainConfig:
 class ExportConfig:
     targets: list[Target] = field(default_factory=lambda: [Target(name) for name in DEFAULT_TARGETS])
     optimize: bool = True
-    # A static (QDQ) int8 file per target, calibrated on corpus sentences: fixed activation scales, so a text's
-    # vector does not depend on its batch (dynamic int8 scales each batch tensor as a whole, pads included).
-    static: bool = True
+    # A row-wise int8 file per target (export.rowwise): activations scaled per token at run time, so a text's
+    # vector does not depend on its batch (dynamic int8 scales each batch tensor as a whole, pads included); the
+    # file serve runs. Measured on the default student: closer to fp32 than the dynamic and static files, and
+    # faster than the static one.
+    rowwise: bool = True
+    # A static (QDQ) int8 file per target, calibrated on corpus sentences: fixed scales, batch-invariant too, for
+    # runtimes that want QDQ graphs; slower and less accurate than the row-wise file on onnxruntime's CPU provider.
+    static: bool = False
     invariance_min_cosine: float = 0.9999  # batch 1 vs larger batches: the "batch_invariant" floor
     openvino: OpenVinoMode = OpenVinoMode.AUTO  # OpenVINO IR fp32 + NNCF int8 beside the ONNX files (x86)
     calibration_sentences: int = 256

@@ -7,8 +7,9 @@ folder whose transformer weights are ONNX files:
   the transformer's keeps its weights (a ``Dense`` projection, a ``StaticEmbedding`` table), so that
   sentence-transformers can load the folder with its ONNX backend (or, for a static model, as it is);
 - ``onnx/model.onnx`` (fp32), ``onnx/model_optimized.onnx`` (fused, when parity held),
-  ``onnx/model_qint8_<target>.onnx`` (dynamic int8) and optionally ``onnx/model_qdq_<target>.onnx`` (static
-  int8), each int8 file with ``<same name>.json`` beside it (its settings and scores);
+  ``onnx/model_qint8_<target>.onnx`` (dynamic int8), ``onnx/model_qrow_<target>.onnx`` (row-wise int8,
+  ``export.rowwise``) and optionally ``onnx/model_qdq_<target>.onnx`` (static int8), each int8 file with
+  ``<same name>.json`` beside it (its settings and scores);
 - ``onnx/<int8 file>.ort``: the ORT-format copy of each int8 file (for onnxruntime's mobile and minimal builds),
   and ``onnx/required_operators.config``, the operators a minimal build needs to run them;
 - ``openvino/openvino_model.xml`` (fp32) and ``openvino/openvino_model_qint8_quantized.xml`` (NNCF static int8, one
@@ -80,10 +81,9 @@ def model_bytes(path: Path) -> int:
 
 
 class QuantKind(StrEnum):
-    DYNAMIC = "qint8"
-    STATIC = "qdq"
-
-
+    DYNAMIC = "qint8"  # activations scaled per batch tensor at run time: fast, not batch-invariant
+    STATIC = "qdq"  # calibrated scales: batch-invariant, QDQ for runtimes that want it
+    ROWWISE = "qrow"  # activations scaled per row at run time (export.rowwise): batch-invariant and fast
 
 
 def quantized_file(target: str, kind: QuantKind = QuantKind.DYNAMIC) -> str:
@@ -120,8 +120,9 @@ def target_of(onnx_file: str) -> str:
 
 
 def int8_files(target: str) -> list[str]:
-    """A target's int8 files, best first: the static (batch-invariant) file, then the dynamic one."""
-    return [quantized_file(target, QuantKind.STATIC), quantized_file(target)]
+    """A target's int8 files, best first: the batch-invariant ones (row-wise, then static), then the dynamic one."""
+    return [quantized_file(target, QuantKind.ROWWISE), quantized_file(target, QuantKind.STATIC),
+            quantized_file(target)]
 
 
 def preference(target: str | None) -> list[str]:

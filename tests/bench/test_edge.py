@@ -69,8 +69,8 @@ def test_edge_runs_agree_with_python_on_the_same_file(edge_run: dict) -> None:
             assert mode["timing"]["emulated"] is False and mode["timing"]["latency_batch1"]["p50_ms"] > 0
             assert mode["cosine"]["against"] == "teacher" and mode["retention_percent"] > 0
     rpi4 = by_profile["rpi4"]
-    # the static (batch-invariant) arm64 file, run by the emulated onnxruntime
-    assert rpi4["file"] == layout.quantized_file("arm64", layout.QuantKind.STATIC)
+    # the row-wise (batch-invariant) arm64 file, run by the emulated onnxruntime
+    assert rpi4["file"] == layout.quantized_file("arm64", layout.QuantKind.ROWWISE)
     assert "-cpu cortex-a72" in rpi4["runtime"]
     emulated = rpi4["modes"]["onnxruntime"]
     assert emulated["timing"]["emulated"] is True
@@ -90,7 +90,8 @@ def test_node_gives_python_s_embedding_for_every_kind(kind: StudentKind, kind_ar
 
     _, art = kind_artifacts[kind]
     texts = Texts(load_sts(sts_file), make_sentences(20, seed=40)).all
-    for file in (layout.FP32, *layout.int8_files("avx2")):  # static and dynamic int8
+    for file in (layout.FP32, layout.quantized_file("avx2", layout.QuantKind.ROWWISE),
+                 layout.quantized_file("avx2")):  # row-wise and dynamic int8
         folder = tmp_path / Path(file).stem
         folder.mkdir()
         reference = python_run(ModelSpec("m", "onnx", str(art), file), file, texts, folder)

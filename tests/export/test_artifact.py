@@ -38,7 +38,7 @@ def test_targets_are_the_config_targets() -> None:
         assert (preset.target, preset.weight_type, preset.reduce_range) == (spec.name, spec.weight_type,
                                                                             spec.reduce_range)
         assert RUNS_ON[spec.name] == spec.runs_on
-        assert layout.preference(spec.name)[0] == layout.quantized_file(spec.name, layout.QuantKind.STATIC)
+        assert layout.preference(spec.name)[0] == layout.quantized_file(spec.name, layout.QuantKind.ROWWISE)
     assert detect("x86_64", {"avx2", "avx512f", "avx512_vnni"}) == "avx512_vnni"
     assert detect("x86_64", {"avx2", "avx512f"}) == "avx512"
     assert detect("x86_64", {"avx2"}) == "avx2"
@@ -52,10 +52,13 @@ def test_file_names_and_choice(exported: ExportResult) -> None:
     assert layout.quantized_file("avx2", layout.QuantKind.STATIC) == "onnx/model_qdq_avx2.onnx"
     assert layout.target_of("onnx/model_qdq_avx512_vnni.onnx") == "avx512_vnni"
     assert layout.target_of(layout.OPTIMIZED) == "fp32"
-    # the static (batch-invariant) file first, then the dynamic one
-    assert layout.int8_files("avx2") == ["onnx/model_qdq_avx2.onnx", "onnx/model_qint8_avx2.onnx"]
-    assert layout.choose_file(out, "avx512_vnni") == "onnx/model_qdq_avx512_vnni.onnx"
-    assert layout.choose_file(out, "avx512") == "onnx/model_qdq_avx2.onnx"  # an avx512 host runs the avx2 file
+    assert layout.quantized_file("avx2", layout.QuantKind.ROWWISE) == "onnx/model_qrow_avx2.onnx"
+    assert layout.target_of("onnx/model_qrow_arm64.onnx") == "arm64"
+    # the batch-invariant files first (row-wise, then static), then the dynamic one
+    assert layout.int8_files("avx2") == ["onnx/model_qrow_avx2.onnx", "onnx/model_qdq_avx2.onnx",
+                                         "onnx/model_qint8_avx2.onnx"]
+    assert layout.choose_file(out, "avx512_vnni") == "onnx/model_qrow_avx512_vnni.onnx"
+    assert layout.choose_file(out, "avx512") == "onnx/model_qrow_avx2.onnx"  # an avx512 host runs the avx2 file
     assert layout.choose_file(out, "avx2", runtime="openvino") == layout.OV_INT8
     assert layout.choose_file(out, None, runtime="openvino") == layout.OV_FP32
     assert layout.runtime_of(layout.OV_INT8) == "openvino" and layout.target_of(layout.OV_INT8) == "x86"
@@ -168,7 +171,7 @@ def test_each_int8_file_has_an_ort_format_copy_that_computes_the_same(kind_artif
     _, art = kind_artifacts[StudentKind.PRETRAINED]
     manifest = read_manifest(art)
     int8 = [f for f in manifest["quantized"] if layout.runtime_of(f) == "onnxruntime"]  # not the OpenVINO file
-    assert {"onnx/model_qint8_avx2.onnx", "onnx/model_qdq_avx2.onnx"} <= set(int8)
+    assert {"onnx/model_qint8_avx2.onnx", "onnx/model_qrow_avx2.onnx"} <= set(int8)
     assert set(manifest["ort_format"]["files"]) == {layout.ort_file(f) for f in int8}
     sentences = make_sentences(20, seed=24)
     for file in int8:

@@ -110,11 +110,15 @@ def test_embedder_runtimes_and_the_server_batches_only_invariant_files(exported:
     ort = Embedder(exported.out_dir, target="fp32", runtime="onnxruntime")
     assert ov.file == layout.OV_FP32 and ort.file == layout.OPTIMIZED and ov.batch_invariant
     np.testing.assert_allclose(ov.encode(["a b c", "d"]), ort.encode(["a b c", "d"]), atol=1e-4)
-    static = Embedder(exported.out_dir, target="avx2", runtime="onnxruntime")
-    assert static.file == "onnx/model_qdq_avx2.onnx" and static.batch_invariant  # the static file first
-    assert create_app(static).state.batcher.combine and create_app(ov).state.batcher.combine
-    art = tmp_path / "art"  # without its static files, the avx2 target runs the dynamic one
-    shutil.copytree(exported.out_dir, art, ignore=shutil.ignore_patterns("model_qdq_*"))
+    rowwise = Embedder(exported.out_dir, target="avx2", runtime="onnxruntime")
+    assert rowwise.file == "onnx/model_qrow_avx2.onnx" and rowwise.batch_invariant  # the row-wise file first
+    assert create_app(rowwise).state.batcher.combine and create_app(ov).state.batcher.combine
+    art = tmp_path / "art"  # without its row-wise files, the static one; without both, the dynamic one
+    shutil.copytree(exported.out_dir, art, ignore=shutil.ignore_patterns("model_qrow_*"))
+    static = Embedder(art, target="avx2", runtime="onnxruntime", verify_checksums=False)
+    assert static.file == "onnx/model_qdq_avx2.onnx" and static.batch_invariant
+    for path in art.glob("onnx/model_qdq_*"):
+        path.unlink()
     dynamic = Embedder(art, target="avx2", runtime="onnxruntime", verify_checksums=False)
     measured = read_manifest(art)["batch_invariance"]["onnx/model_qint8_avx2.onnx"]
     assert dynamic.file == "onnx/model_qint8_avx2.onnx" and dynamic.batch_invariant == measured["invariant"]

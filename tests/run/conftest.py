@@ -19,8 +19,8 @@ VOLATILE = {"README.md", "student/README.md", "distill_report.json", "student/di
             "export_report.json", "report.json", "report.md", "pareto.png", "bench/bench.json", "bench/bench.md",
             # onnxruntime's ORT-format converter is not byte-stable: the same .onnx converted twice in the same
             # folder gave three different sha256s (measured with onnxruntime 1.32)
-            *(f"onnx/model_{kind}_{target}.ort" for kind in ("qint8", "qdq") for target in ("avx512_vnni", "avx2",
-                                                                                          "arm64"))}
+            *(f"onnx/model_{kind}_{target}.ort" for kind in ("qint8", "qrow", "qdq")
+              for target in ("avx512_vnni", "avx2", "arm64"))}
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def test_sentence_transformers_onnx_backend_opens_each_int8_file_of_the_release(
     from sentence_transformers import SentenceTransformer
 
     files = _onnx_int8(release)
-    assert {"onnx/model_qdq_avx2.onnx", "onnx/model_qint8_arm64.onnx"} <= set(files)
+    assert {"onnx/model_qrow_avx2.onnx", "onnx/model_qint8_arm64.onnx"} <= set(files)
     for file in files:
         model = SentenceTransformer(str(release.out), backend="onnx", device="cpu", model_kwargs={"file_name": file})
         got = model.encode(TEXTS, convert_to_numpy=True, batch_size=1)
@@ -99,7 +99,7 @@ def test_transformers_js_and_fastembed_open_the_release(release: Release, tmp_pa
 
     from compress.bench.edge import js
 
-    file = "onnx/model_qdq_avx2.onnx"
+    file = "onnx/model_qrow_avx2.onnx"  # com.microsoft's MatMulIntegerToFloat in onnxruntime-node and fastembed
     own = _file_vectors(release.out, file)
     assert cosines(own, _file_vectors(export_folder(release), file)).min() > 0.999999
     run = js.run_node(js.js_spec(release.out, file, TEXTS, None, None), tmp_path, 600)

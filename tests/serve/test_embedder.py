@@ -58,8 +58,8 @@ def test_order_empty_strings_truncation_and_normalize(exported) -> None:
 
 
 def test_explicit_targets(exported) -> None:
-    # the static (batch-invariant) int8 file before the dynamic one
-    assert Embedder(exported.out_dir, target="avx2", runtime="onnxruntime").file == "onnx/model_qdq_avx2.onnx"
+    # the row-wise (batch-invariant) int8 file before the static and dynamic ones
+    assert Embedder(exported.out_dir, target="avx2", runtime="onnxruntime").file == "onnx/model_qrow_avx2.onnx"
     assert Embedder(exported.out_dir, target="fp32").target == "fp32"
     with pytest.raises(CompressError, match="no file for target 'arm64'"):
         Embedder(exported.out_dir, target="arm64")
