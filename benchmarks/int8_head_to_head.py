@@ -16,11 +16,19 @@ whole-list call, default threads): ``serve.Embedder.encode`` on the release agai
 ``SentenceTransformer(..., backend="onnx").encode``. Where the time goes: onnxruntime's kernel time per op type
 for the served file at batch 1 and 32, and each model's int8 work per sentence against the cores' int8 peak.
 
+With ``--emulate PROFILE`` (``arm64-server``, ``rpi5``, ``rpi4``: scripts/setup-arm64.sh) the arm64 files instead,
+each in onnxruntime's aarch64 build under qemu-user with that profile's CPU, one thread: sentence-transformers'
+arm64 file with its pooling appended in the graph (``compress.bench.peer_exports.with_pooling``: the emulated
+runtime takes a file and nothing else). Emulated timings are the emulator's: their ratios say which file does less
+work on that CPU's instructions, not how fast a device runs it.
+
 Reproduce (repo root, after scripts/setup.sh; an idle machine):
     .venv/bin/compress export <all-MiniLM-L6-v2 folder> runs/minilm-artifact
     .venv/bin/python benchmarks/int8_head_to_head.py --artifact runs/release --minilm runs/minilm-artifact
+    .venv/bin/python benchmarks/int8_head_to_head.py --artifact runs/release --minilm runs/minilm-artifact \
+        --emulate arm64-server
 
-Writes benchmarks/results/int8_head_to_head/<isa>.{json,md}.
+Writes benchmarks/results/int8_head_to_head/<isa>.{json,md} (emulated: <profile>.{json,md}).
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from compress.bench.int8_limit import limit, op_profile
-from compress.bench.peer_exports import TokenPoolingEncoder, st_int8_export, st_int8_file
+from compress.bench.peer_exports import TokenPoolingEncoder, st_int8_export, st_int8_file, with_pooling
 from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.data import load_corpus, load_sts
 from compress.machine import machine_info, machine_line
@@ -188,6 +196,66 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                                                 args.threads[0])}}
 
 
+def emulated_peers(artifact: Path, minilm: Path, work: Path) -> dict[str, tuple[Path, str]]:
+    """The arm64 files: the student's (the one serve runs on arm64 first, and the dynamic one) and
+    all-MiniLM-L6-v2's (sentence-transformers' arm64 export with its pooling in the graph, and ours)."""
+    st = work / "minilm-st-arm64"
+    if not st_int8_file(st, "arm64").is_file():
+        st_int8_export(str(minilm_path()), st, "arm64")
+    served = layout.choose_file(artifact, "arm64", exact=True)
+    return {f"{SERVED} on arm64 ({served})": (artifact, served),
+            f"student: dynamic int8 ({layout.quantized_file('arm64')})": (artifact, layout.quantized_file("arm64")),
+            BASELINE: (st, with_pooling(st, st_int8_file(st, "arm64").relative_to(st).as_posix())),
+            f"all-MiniLM-L6-v2 int8 (our export: {layout.choose_file(minilm, 'arm64', exact=True)})": (
+                minilm, layout.choose_file(minilm, "arm64", exact=True))}
+
+
+def emulated(args: argparse.Namespace, sts_dev: Any, singles: list[str], texts: list[str]) -> dict[str, Any]:
+    """Each arm64 file in the emulated worker: batch-1 latency, batch-32 throughput (as given and length-sorted),
+    STS dev, batch invariance (its own batch 1 against 32)."""
+    import tempfile
+
+    from compress.bench.edge.qemu import emulated_worker, runtime_line
+    from compress.profiles import get_profile
+
+    profile = get_profile(args.emulate)
+    rows = emulated_peers(Path(args.artifact), Path(args.minilm), Path(args.work))
+    out: dict[str, Any] = {}
+    for label, (folder, file) in rows.items():
+        print(f"emulated {args.emulate}: {label}", file=sys.stderr)
+        spec = {"kind": "onnx", "path": str(folder), "file": file, "threads": 1, "cores": [],
+                "sentences": texts[:256], "heldback": singles, "latency_calls": 20, "warmup": 2,
+                "throughput_batches": 4, "throughput_seconds": 0.0, "batch_sizes": [32], "length_groups": {},
+                "sts": {"s1": sts_dev.sentences1, "s2": sts_dev.sentences2, "scores": list(sts_dev.scores)}}
+        with tempfile.TemporaryDirectory() as tmp:
+            result, error = emulated_worker(profile, {**spec, "embeddings_out": str(Path(tmp) / "e.npy")},
+                                            Path(tmp), 7200)
+        if error:
+            raise RuntimeError(f"{label}: {error}")
+        out[label] = {"file": file, "b1_p50_ms": result["latency_batch1"]["total"]["p50_ms"],
+                      "b32": result["throughput"]["32"], "b32_sorted": result["throughput_sorted"]["32"],
+                      "sts_dev": result["sts_spearman"], "batch_min_cosine": result["batch_invariance"]["min_cosine"]}
+    return {"schema": "st-compress/int8-head-to-head-emulated/1", "command": command_line(__file__),
+            "machine": machine_info(), "profile": args.emulate, "runtime": runtime_line(profile),
+            "baseline": BASELINE, "rows": out}
+
+
+def emulated_markdown(doc: dict[str, Any]) -> str:
+    base = doc["rows"][doc["baseline"]]
+    lines = [f"# int8 head to head, emulated arm64 ({doc['profile']})", "", f"Command: `{doc['command']}`", "",
+             f"Host: {machine_line(doc['machine'])}", f"Runtime: {doc['runtime']}, one thread.", "",
+             "Timings are the emulator's (qemu-user translating each arm64 instruction on the x86 host): their "
+             "ratios say which file does less work on that CPU's instructions, not how fast a device runs it.", "",
+             "| file | b1 p50 ms (emulated) | b1 ratio | b32 sent/s (emulated) | b32 ratio | b32 sorted | sorted ratio "
+             "| STS dev | batch 1 vs 32 min cosine |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, r in doc["rows"].items():
+        lines.append(f"| {label} | {r['b1_p50_ms']:.1f} | {r['b1_p50_ms'] / base['b1_p50_ms']:.2f}x | {r['b32']:.1f} "
+                     f"| {r['b32'] / base['b32']:.2f}x | {r['b32_sorted']:.1f} | "
+                     f"{r['b32_sorted'] / base['b32_sorted']:.2f}x | {r['sts_dev']:.2f} | "
+                     f"{r['batch_min_cosine']:.6f} |")
+    return "\n".join(lines) + "\n"
+
+
 def verdict(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The targets for the served file against the baseline, per thread count, and its accuracy."""
     served, base, t = doc["served"], doc["baseline"], doc["targets"]
@@ -254,15 +322,24 @@ def main() -> None:
     parser.add_argument("--threads", type=lambda v: [int(t) for t in v.split(",")], default=[1, 2])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--work", default="runs/head_to_head", help="where sentence-transformers' export is made")
-    parser.add_argument("--name", default=None, help="results file name (default: this CPU's ISA)")
+    parser.add_argument("--name", default=None, help="results file name (default: this CPU's ISA, or the profile)")
+    parser.add_argument("--emulate", default=None, help="an emulated arm64 profile: arm64-server, rpi5, rpi4")
     add_data_argument(parser)
     args = parser.parse_args()
     for path in (Path(args.artifact), Path(args.minilm)):
         if not (path / layout.MODULES).is_file():
             parser.error(f"{path} is not an artifact folder (no {layout.MODULES}): export it first")
-    doc = measure(args)
-    doc["verdict"] = verdict(doc)
-    path = write_results(RESULTS, args.name or host_isa(), doc, markdown(doc))
+    if args.emulate:
+        data = Path(args.data)
+        sts_dev, sts_test = load_sts(data / "stsb" / "dev.csv"), load_sts(data / "stsb" / "test.csv")
+        singles = list(dict.fromkeys(sts_test.sentences1 + sts_test.sentences2))[:64]
+        texts = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=20000, validation=TEXTS).validation
+        doc = emulated(args, sts_dev, singles, texts)
+        path = write_results(RESULTS, args.name or args.emulate, doc, emulated_markdown(doc))
+    else:
+        doc = measure(args)
+        doc["verdict"] = verdict(doc)
+        path = write_results(RESULTS, args.name or host_isa(), doc, markdown(doc))
     print(path)
 
 

@@ -241,7 +241,8 @@ def _runtime_benchmark(folder: Path, int8: dict[str, dict[str, Any]], sentences:
     onnx_file = next((f for f in preference(host_target()) if f in passing), None)
     if OV_INT8 not in passing or onnx_file is None:
         return None
-    return measure_runtimes(folder, {"onnxruntime": onnx_file, "openvino": OV_INT8}, sentences[:256])
+    return measure_runtimes(folder, {"onnxruntime": onnx_file, "openvino": OV_INT8}, sentences[:256],
+                            {name: bool(int8[name]["batch_invariance"]["invariant"]) for name in (onnx_file, OV_INT8)})
 
 
 def _mobile(folder: Path, files: list[str], max_length: int, probe: list[str],

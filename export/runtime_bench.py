@@ -1,6 +1,8 @@
 """The artifact's own runtime benchmark: its best onnxruntime int8 file against its OpenVINO int8 file on this
 host, side by side (sorted batches of 32, and batch-1 calls), so that ``runtime = "auto"`` can pick the faster
-runtime on a host with the same ISA. Noisy on a busy machine: the ratio, not the numbers, decides."""
+runtime on a host with the same ISA. Noisy on a busy machine: the ratio, not the numbers, decides. Only a
+batch-invariant file can be chosen when one is measured (``serve`` batches concurrent requests together only on
+such a file, and a client's vector must not depend on its neighbours'); the others are measured and recorded."""
 
 from __future__ import annotations
 
@@ -34,8 +36,10 @@ def p50_ms(encoder: TextEncoder, texts: list[str]) -> float:
     return 1000 * statistics.median(times)
 
 
-def measure_runtimes(folder: Path, files: dict[str, str], sentences: list[str]) -> dict[str, Any]:
-    """``files``: runtime -> the passing int8 file to measure. Batches are length-sorted, as ``serve`` sorts."""
+def measure_runtimes(folder: Path, files: dict[str, str], sentences: list[str],
+                     invariant: dict[str, bool] | None = None) -> dict[str, Any]:
+    """``files``: runtime -> the passing int8 file to measure; ``invariant``: file -> batch-invariant (None: all
+    eligible). Batches are length-sorted, as ``serve`` sorts."""
     texts = sorted(sentences, key=len)
     encoders = {runtime: open_file(folder, file) for runtime, file in files.items()}
     for encoder in encoders.values():  # warm-up: first calls compile kernels for new shapes
@@ -46,9 +50,13 @@ def measure_runtimes(folder: Path, files: dict[str, str], sentences: list[str]) 
             best[runtime]["batch32_per_s"] = max(best[runtime]["batch32_per_s"], throughput(encoder, texts))
             best[runtime]["batch1_p50_ms"] = min(best[runtime]["batch1_p50_ms"],
                                                  p50_ms(encoder, texts[:SINGLE_CALLS]))
-    fastest = max(best, key=lambda r: best[r]["batch32_per_s"])
+    invariant = invariant or {}
+    eligible = [r for r in files if invariant.get(files[r], True)] or list(files)
+    fastest = max(eligible, key=lambda r: best[r]["batch32_per_s"])
     summary = ", ".join(f"{r} {v['batch32_per_s']:.0f}/s at batch 32, {v['batch1_p50_ms']:.2f} ms p50 at batch 1"
+                        + ("" if invariant.get(files[r], True) else " (not batch-invariant: not chosen)")
                         for r, v in best.items())
     return {"isa": host_isa(), "cpu": cpu_model(), "int8_kernels": int8_kernels(), "sentences": len(texts),
             "files": files, "measured": best, "fastest": fastest, "summary": summary,
+            "batch_invariant": {r: invariant.get(f) for r, f in files.items()},
             "threads": {r: e.threads for r, e in encoders.items()}}

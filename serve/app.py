@@ -32,7 +32,7 @@ class ServerSettings:
     max_chars: int = 8192
     api_key: str | None = None
     max_batch: int = 64
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 0.0  # see serve.batcher
     max_queue: int = 1024
     model_name: str | None = None
 

@@ -1,4 +1,8 @@
-"""Micro-batching: concurrent requests are encoded together, with a bounded wait and a bounded queue.
+"""Micro-batching: concurrent requests are encoded together, with a bounded queue.
+
+The worker takes every request already waiting (up to ``max_batch`` texts) the moment it is free: a lone request
+runs at once, and under load the requests that arrived while a batch was encoding form the next one. ``max_wait_ms``
+(0 by default) makes it wait that long for more after the first, which a lone client pays on every request.
 
 Only for a batch-invariant model file (``combine``): with dynamic int8, a text's vector depends on what it is
 batched with, so each request is then encoded on its own (one client's vectors never depend on another's)."""
@@ -24,7 +28,7 @@ class _Job:
 
 
 class MicroBatcher:
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int = 64, max_wait_ms: float = 5.0,
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int = 64, max_wait_ms: float = 0.0,
                  max_queue: int = 1024, on_batch: Callable[[int], None] | None = None, combine: bool = True) -> None:
         self.encode, self.max_batch, self.max_wait, self.combine = encode, max_batch, max_wait_ms / 1000, combine
         self.max_queue, self.on_batch = max_queue, on_batch
@@ -56,6 +60,9 @@ class MicroBatcher:
         if not self.combine:
             return jobs
         size = len(jobs[0].texts)
+        while size < self.max_batch and not self.queue.empty():  # those already waiting, without a wait
+            jobs.append(self.queue.get_nowait())
+            size += len(jobs[-1].texts)
         deadline = asyncio.get_running_loop().time() + self.max_wait
         while size < self.max_batch:
             timeout = deadline - asyncio.get_running_loop().time()

@@ -21,13 +21,15 @@ def default_threads() -> int:
 
 class Embedder:
     def __init__(self, artifact_dir: Path | str, target: str = "auto", threads: int | None = None,
-                 verify_checksums: bool = True, runtime: str = Runtime.AUTO, file: str | None = None) -> None:
+                 verify_checksums: bool = True, runtime: str = Runtime.AUTO, file: str | None = None,
+                 spin: bool = True) -> None:
         """``runtime``: "onnxruntime", "openvino" (the extra), or "auto": the one the artifact's own benchmark
         measured fastest on this ISA (``runtime_reason`` says why). ``file``: one model file of the artifact
-        (one of its int8 files, say) instead of the target's."""
+        (one of its int8 files, say) instead of the target's. ``spin`` False: onnxruntime's idle threads sleep
+        between runs (the server's setting: its HTTP work needs the cores between runs)."""
         self.artifact_dir = Path(artifact_dir)
         loaded = load_artifact(self.artifact_dir, target, threads, default_threads(), verify_checksums, runtime,
-                               file)
+                               file, spin)
         self.file, self.encoder = loaded.file, loaded.encoder
         self.runtime, self.runtime_reason = loaded.runtime.runtime.value, loaded.runtime.reason
         self.max_length, self.threads = self.encoder.max_length, self.encoder.threads

@@ -68,3 +68,35 @@ class TokenPoolingEncoder(OnnxEncoder):
     def output_dim(self) -> int | None:
         shape = self.session.get_outputs()[0].shape
         return shape[-1] if isinstance(shape[-1], int) else None
+
+
+def with_pooling(folder: Path, file: str) -> str:
+    """A copy of sentence-transformers' ONNX file (token embeddings only) with the pooling its backend runs in torch
+    appended in the graph (mean over the attention mask, then L2 normalization) as ``sentence_embedding``, for
+    runtimes that take a file and nothing else (an emulated device's onnxruntime); ``onnx/<name>_pooled.onnx``."""
+    import onnx
+    from onnx import helper
+
+    out = Path(file).with_name(f"{Path(file).stem}_pooled.onnx").as_posix()
+    model = onnx.load(str(folder / file))
+    tokens = model.graph.output[0].name
+    nodes = [helper.make_node("Cast", ["attention_mask"], ["pool/mask"], to=onnx.TensorProto.FLOAT),
+             helper.make_node("Unsqueeze", ["pool/mask", "pool/axis_last"], ["pool/mask3"]),
+             helper.make_node("Mul", [tokens, "pool/mask3"], ["pool/masked"]),
+             helper.make_node("ReduceSum", ["pool/masked", "pool/axis_tokens"], ["pool/sum"], keepdims=0),
+             helper.make_node("ReduceSum", ["pool/mask3", "pool/axis_tokens"], ["pool/count"], keepdims=0),
+             helper.make_node("Max", ["pool/count", "pool/epsilon"], ["pool/count_safe"]),
+             helper.make_node("Div", ["pool/sum", "pool/count_safe"], ["pool/mean"]),
+             helper.make_node("Mul", ["pool/mean", "pool/mean"], ["pool/square"]),  # L2 in ops of opset 13+
+             helper.make_node("ReduceSum", ["pool/square", "pool/axis_last"], ["pool/norm_sq"], keepdims=1),
+             helper.make_node("Sqrt", ["pool/norm_sq"], ["pool/norm"]),
+             helper.make_node("Max", ["pool/norm", "pool/epsilon"], ["pool/norm_safe"]),
+             helper.make_node("Div", ["pool/mean", "pool/norm_safe"], ["sentence_embedding"])]
+    model.graph.initializer.extend([
+        onnx.numpy_helper.from_array(np.array([-1], np.int64), "pool/axis_last"),
+        onnx.numpy_helper.from_array(np.array([1], np.int64), "pool/axis_tokens"),
+        onnx.numpy_helper.from_array(np.array(1e-9, np.float32), "pool/epsilon")])
+    model.graph.node.extend(nodes)
+    model.graph.output.append(helper.make_tensor_value_info("sentence_embedding", onnx.TensorProto.FLOAT, None))
+    onnx.save(model, str(folder / out))
+    return out

@@ -42,14 +42,17 @@ def intra_op_threads(folder: Path, requested: int | None, fallback: int | None =
     return requested or (STATIC_THREADS if is_static(folder) else fallback or _affinity_threads())
 
 
-def session_options(threads: int | None) -> Any:
+def session_options(threads: int | None, spin: bool = True) -> Any:
     """onnxruntime session options with ``threads`` intra-op threads, else one per core this process may use when
-    it may not use them all (else onnxruntime's default)."""
+    it may not use them all (else onnxruntime's default). ``spin`` False: idle intra-op threads sleep instead of
+    spinning for the next run, leaving the cores to a server's own work between runs (``serve``)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     if count := threads or _affinity_threads():
         options.intra_op_num_threads = count
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
@@ -103,13 +106,14 @@ class OnnxEncoder(TextEncoder):
     runtime = "onnxruntime"
 
     def __init__(self, model_path: Path, tokenizer_dir: Path, max_length: int, threads: int | None = None,
-                 fallback: int | None = None) -> None:
-        """``threads``/``fallback``: see ``intra_op_threads`` (``tokenizer_dir`` is the artifact folder)."""
+                 fallback: int | None = None, spin: bool = True) -> None:
+        """``threads``/``fallback``: see ``intra_op_threads`` (``tokenizer_dir`` is the artifact folder); ``spin``:
+        see ``session_options``."""
         import onnxruntime as ort
 
         self.threads, self.max_length = intra_op_threads(tokenizer_dir, threads, fallback), max_length
         try:
-            self.session = ort.InferenceSession(str(model_path), session_options(self.threads),
+            self.session = ort.InferenceSession(str(model_path), session_options(self.threads, spin),
                                                 providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for a corrupt file
             raise CompressError(f"{model_path} is not a loadable ONNX model: {exc}",

@@ -69,14 +69,15 @@ def resolve_runtime(folder: Path, runtime: str = Runtime.AUTO, manifest: dict[st
     return RuntimeChoice(fastest, f"measured fastest on {measured['isa']} at export ({measured.get('summary', '')})")
 
 
-def open_file(folder: Path, file: str, threads: int | None = None, fallback: int | None = None) -> TextEncoder:
+def open_file(folder: Path, file: str, threads: int | None = None, fallback: int | None = None,
+              spin: bool = True) -> TextEncoder:
     """An encoder for one model file of the artifact (ONNX or OpenVINO IR by its suffix; threads:
-    ``encoder.intra_op_threads``)."""
+    ``encoder.intra_op_threads``; ``spin``: onnxruntime's, ``encoder.session_options``)."""
     if runtime_of(file) == Runtime.OPENVINO:
         from export.artifact.ov_encoder import OpenVinoEncoder
 
         return OpenVinoEncoder(folder / file, folder, max_length_of(folder), threads, fallback)
-    return OnnxEncoder(folder / file, folder, max_length_of(folder), threads, fallback)
+    return OnnxEncoder(folder / file, folder, max_length_of(folder), threads, fallback, spin)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ class Loaded:
 
 
 def load_artifact(folder: Path, target: str = "auto", threads: int | None = None, fallback: int | None = None,
-                  verify_checksums: bool = True, runtime: str = Runtime.AUTO, file: str | None = None) -> Loaded:
+                  verify_checksums: bool = True, runtime: str = Runtime.AUTO, file: str | None = None,
+                  spin: bool = True) -> Loaded:
     """Refuse a damaged or tampered artifact, then open the file for ``target`` on ``runtime`` (``file``: that
     file of the artifact instead, on the runtime its suffix names)."""
     manifest = read_manifest(folder)
@@ -104,4 +106,5 @@ def load_artifact(folder: Path, target: str = "auto", threads: int | None = None
         choice = resolve_runtime(folder, runtime, manifest)
         file = file_for(folder, target, choice.runtime)
         log.info("runtime %s (%s): %s", choice.runtime.value, choice.reason, file)
-    return Loaded(folder, file, open_file(folder, file, threads, fallback), choice, batch_invariant(manifest, file))
+    return Loaded(folder, file, open_file(folder, file, threads, fallback, spin), choice,
+                  batch_invariant(manifest, file))

@@ -202,3 +202,15 @@ def test_ffn_output_projections_are_found_in_both_graphs(exported: ExportResult)
     for graph in (layout.FP32, layout.OPTIMIZED):
         found = after_activation_matmuls(exported.out_dir / graph)
         assert len(found) == 2 and all("output/dense" in n and "attention" not in n for n in found), found
+
+
+def test_runtime_benchmark_chooses_only_a_batch_invariant_file(exported: ExportResult) -> None:
+    """serve batches requests together only on an invariant file: the runtime choice never lands on another."""
+    from export.runtime_bench import measure_runtimes
+
+    files = {"onnxruntime": "onnx/model_qint8_avx2.onnx", "openvino": layout.OV_INT8}
+    texts = make_sentences(12, seed=31)
+    for dependent, chosen in (("onnx/model_qint8_avx2.onnx", "openvino"), (layout.OV_INT8, "onnxruntime")):
+        got = measure_runtimes(exported.out_dir, files, texts, {f: f != dependent for f in files.values()})
+        assert got["fastest"] == chosen and "(not batch-invariant: not chosen)" in got["summary"]
+        assert got["batch_invariant"][chosen] is True

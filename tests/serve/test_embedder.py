@@ -102,3 +102,25 @@ print(json.dumps({{"heavy": heavy, "dims": len(reply["data"][0]["embedding"]), "
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
     assert result["dims"] == 32 and result["shape"] == [2, 32]
+
+
+SPINNING = "session.intra_op.allow_spinning"
+
+
+def _spins(embedder: Embedder) -> bool:
+    options = embedder.encoder.session.get_session_options()  # type: ignore[attr-defined]
+    try:
+        return str(options.get_session_config_entry(SPINNING)) != "0"
+    except RuntimeError:  # not set: onnxruntime's default, spinning
+        return True
+
+
+def test_the_server_s_onnxruntime_threads_sleep_between_runs(exported) -> None:
+    """A library call keeps onnxruntime's spinning threads (lowest latency for back-to-back calls); the server's
+    sleep between runs, leaving the cores to its HTTP work."""
+    from serve.server import build_server
+
+    assert _spins(Embedder(exported.out_dir, runtime="onnxruntime"))
+    assert not _spins(Embedder(exported.out_dir, runtime="onnxruntime", spin=False))
+    server = build_server(exported.out_dir, runtime="onnxruntime")
+    assert not _spins(server.config.app.state.batcher.encode.__self__)

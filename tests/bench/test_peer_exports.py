@@ -1,0 +1,36 @@
+"""Peers as their users run them: sentence-transformers' ONNX file pooled outside the graph and inside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from compress.bench.peer_exports import TokenPoolingEncoder, with_pooling
+from export.artifact import layout
+from export.artifact.encoder import OnnxEncoder
+from tests.conftest import make_sentences
+
+
+def test_pooling_outside_and_inside_the_graph_agree_with_sentence_transformers(tiny_student_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    folder = tmp_path / "st"
+    SentenceTransformer(str(tiny_student_dir), backend="onnx", device="cpu").save(str(folder))
+    file = "onnx/model.onnx"
+    texts = make_sentences(9, seed=41)
+    max_length = layout.max_length_of(folder)
+    outside = TokenPoolingEncoder(folder / file, folder, max_length).encode(texts, batch_size=4)
+    pooled = with_pooling(folder, file)
+    assert pooled == "onnx/model_pooled.onnx"
+    assert [o.name for o in onnx.load(str(folder / pooled)).graph.output][-1] == layout.OUTPUT
+    inside = OnnxEncoder(folder / pooled, folder, max_length).encode(texts, batch_size=4)
+    np.testing.assert_allclose(inside, outside, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(inside, axis=1), 1.0, atol=1e-5)
+    # the student's own pooling (mean) of the same token vectors, normalized
+    tokens = SentenceTransformer(str(tiny_student_dir), device="cpu").encode(texts, output_value="token_embeddings")
+    means = np.stack([t.numpy().mean(axis=0) for t in tokens])
+    expected = means / np.linalg.norm(means, axis=1, keepdims=True)
+    np.testing.assert_allclose(inside, expected, atol=1e-4)
