@@ -54,6 +54,7 @@ from export.artifact import layout
 from export.artifact.encoder import TextEncoder
 from export.artifact.host import host_isa, host_target, int8_kernels
 from export.artifact.load import load_artifact, open_file
+from export.runtime_bench import p50_ms, throughput
 
 RESULTS = results_dir(__file__) / "int8_head_to_head"
 SINGLES = 100
@@ -97,21 +98,6 @@ def encoder_for(folder: Path, file: str, threads: int | None) -> TextEncoder:
     return TokenPoolingEncoder(folder / file, folder, layout.max_length_of(folder), threads)  # sentence-transformers'
 
 
-def p50_ms(encoder: TextEncoder, texts: list[str]) -> float:
-    times = []
-    for text in texts:
-        start = time.perf_counter()
-        encoder.encode([text], batch_size=1)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
-def per_second(encoder: TextEncoder, texts: list[str]) -> float:
-    start = time.perf_counter()
-    encoder.encode(texts, batch_size=32)
-    return len(texts) / (time.perf_counter() - start)
-
-
 def timed(rows: dict[str, tuple[Path, str, Path]], threads: int, singles: list[str], texts: list[str],
           rounds: int) -> dict[str, dict[str, float]]:
     """Medians of ``rounds`` alternating rounds (each round runs every peer once, in turn)."""
@@ -124,8 +110,8 @@ def timed(rows: dict[str, tuple[Path, str, Path]], threads: int, singles: list[s
         print(f"{threads} thread(s): round {round_index + 1}/{rounds}", file=sys.stderr)
         for label, encoder in encoders.items():
             seen[label]["b1_p50_ms"].append(p50_ms(encoder, singles))
-            seen[label]["b32"].append(per_second(encoder, texts))
-            seen[label]["b32_sorted"].append(per_second(encoder, by_length))
+            seen[label]["b32"].append(throughput(encoder, texts))
+            seen[label]["b32_sorted"].append(throughput(encoder, by_length))
     return {label: {k: statistics.median(v) for k, v in values.items()} for label, values in seen.items()}
 
 
