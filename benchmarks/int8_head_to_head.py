@@ -93,7 +93,7 @@ def peers(artifact: Path, minilm: Path, work: Path) -> dict[str, tuple[Path, str
 
 
 def encoder_for(folder: Path, file: str, threads: int | None) -> TextEncoder:
-    if not (folder / layout.MODULES).is_file() or (folder / layout.EXPORT_REPORT).is_file():
+    if (folder / layout.EXPORT_REPORT).is_file():  # ours; sentence-transformers' folder has no export report
         return open_file(folder, file, threads)
     return TokenPoolingEncoder(folder / file, folder, layout.max_length_of(folder), threads)  # sentence-transformers'
 
@@ -159,11 +159,17 @@ def as_users_call(artifact: Path, st_folder: Path, st_file: str, texts: list[str
     return best
 
 
-def measure(args: argparse.Namespace) -> dict[str, Any]:
-    artifact, minilm, data = Path(args.artifact), Path(args.minilm), Path(args.data)
+def inputs(data: Path) -> tuple[StsPairs, list[str], list[str]]:
+    """STS-B dev, the batch-1 texts (STS-B test sentences) and the batch-32 texts (held-back corpus sentences)."""
     sts_dev, sts_test = load_sts(data / "stsb" / "dev.csv"), load_sts(data / "stsb" / "test.csv")
     singles = list(dict.fromkeys(sts_test.sentences1 + sts_test.sentences2))[:SINGLES]
     texts = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=20000, validation=TEXTS).validation
+    return sts_dev, singles, texts
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    artifact, minilm = Path(args.artifact), Path(args.minilm)
+    sts_dev, singles, texts = inputs(Path(args.data))
     rows = peers(artifact, minilm, Path(args.work))
     speed = {str(t): timed(rows, t, singles, texts, args.rounds) for t in args.threads}
     served = next(iter(rows))
@@ -198,15 +204,17 @@ def emulated_peers(artifact: Path, minilm: Path, work: Path) -> dict[str, tuple[
                 minilm, layout.choose_file(minilm, "arm64", exact=True))}
 
 
-def emulated(args: argparse.Namespace, sts_dev: Any, singles: list[str], texts: list[str]) -> dict[str, Any]:
+def emulated(args: argparse.Namespace) -> dict[str, Any]:
     """Each arm64 file in the emulated worker: batch-1 latency, batch-32 throughput (as given and length-sorted),
     STS dev on its first ``EMULATED_PAIRS`` pairs, batch invariance (its own batch 1 against 32)."""
     import tempfile
 
+    from compress.bench.edge.measure import onnx_worker_spec
     from compress.bench.edge.qemu import emulated_worker, runtime_line
     from compress.profiles import get_profile
 
     profile = get_profile(args.emulate)
+    sts_dev, _, texts = inputs(Path(args.data))
     rows = emulated_peers(Path(args.artifact), Path(args.minilm), Path(args.work))
     out: dict[str, Any] = {}
     for label, (folder, file) in rows.items():
@@ -215,13 +223,10 @@ def emulated(args: argparse.Namespace, sts_dev: Any, singles: list[str], texts: 
         # the first of them are the batch invariance texts
         pairs = StsPairs(sts_dev.sentences1[:EMULATED_PAIRS], sts_dev.sentences2[:EMULATED_PAIRS],
                          list(sts_dev.scores)[:EMULATED_PAIRS])
-        spec = {"kind": "onnx", "path": str(folder), "file": file, "threads": 1, "cores": [],
-                "sentences": texts[:256], "heldback": pairs.sentences1 + pairs.sentences2, "latency_calls": 10,
-                "warmup": 2, "throughput_batches": 2, "throughput_seconds": 0.0, "batch_sizes": [32],
-                "length_groups": {}, "sts": None}
         with tempfile.TemporaryDirectory() as tmp:
-            result, error = emulated_worker(profile, {**spec, "embeddings_out": str(Path(tmp) / "e.npy")},
-                                            Path(tmp), 7200)
+            spec = onnx_worker_spec(str(folder), file, texts, Path(tmp) / "e.npy", 10, 2, 2,
+                                    heldback=pairs.sentences1 + pairs.sentences2, threads=1)
+            result, error = emulated_worker(profile, spec, Path(tmp), 7200)
             if error:
                 raise RuntimeError(f"{label}: {error}")
             vectors = np.load(Path(tmp) / "e.npy")
@@ -326,11 +331,7 @@ def main() -> None:
         if not (path / layout.MODULES).is_file():
             parser.error(f"{path} is not an artifact folder (no {layout.MODULES}): export it first")
     if args.emulate:
-        data = Path(args.data)
-        sts_dev, sts_test = load_sts(data / "stsb" / "dev.csv"), load_sts(data / "stsb" / "test.csv")
-        singles = list(dict.fromkeys(sts_test.sentences1 + sts_test.sentences2))[:64]
-        texts = load_corpus(data / "corpus" / "sentences.txt.gz", max_sentences=20000, validation=TEXTS).validation
-        doc = emulated(args, sts_dev, singles, texts)
+        doc = emulated(args)
         path = write_results(RESULTS, args.name or args.emulate, doc, emulated_markdown(doc))
     else:
         doc = measure(args)

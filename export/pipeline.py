@@ -283,14 +283,16 @@ def _require_parity(parity: Parity, min_cosine: float, path: Path) -> Parity:
 
 
 def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float, folder: Path,
-              max_length: int, embed_fusion: bool = True) -> tuple[Optimization, Path]:
-    """The fused graph when fusions apply and parity still holds; else the fp32 graph, with the reason."""
+              max_length: int, embed_fusion: bool = True, name: str = OPTIMIZED,
+              separate_projections: bool = False) -> tuple[Optimization, Path]:
+    """The fused graph (``name`` in ``folder``; see ``export.optimize.optimize`` for the options) when fusions
+    apply and parity still holds; else the fp32 graph, with the reason."""
     if is_static(folder):
         return Optimization(False, {}, "static embeddings: no transformer to fuse"), fp32
     config = backbone(model).config
-    dst = folder / OPTIMIZED
+    dst = folder / name
     result = optimize(fp32, dst, model_type_for(config.architectures[0] if config.architectures else ""),
-                      config.num_attention_heads, config.hidden_size, embed_fusion)
+                      config.num_attention_heads, config.hidden_size, embed_fusion, separate_projections)
     if not result.applied:
         log.info("graph optimization skipped: %s", result.note)
         return result, fp32
@@ -309,23 +311,13 @@ def _rowwise_base(model: Any, fp32: Path, probe: list[str], config: ExportConfig
                   max_length: int) -> Path:
     """The graph the row-wise files quantize: fused with MultiHeadAttention (its query, key and value MatMuls
     outside it) when the optimizer applies and parity holds, else the fp32 graph."""
-    if is_static(folder) or not config.optimize:
+    if not config.optimize:
         return fp32
-    settings = backbone(model).config
-    dst = folder / ROWWISE_BASE
-    result = optimize(fp32, dst, model_type_for(settings.architectures[0] if settings.architectures else ""),
-                      settings.num_attention_heads, settings.hidden_size, config.embedding_bits == 8,
-                      separate_projections=True)
-    if not result.applied:
+    result, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length,
+                             config.embedding_bits == 8, ROWWISE_BASE, separate_projections=True)
+    if base == fp32:
         log.info("row-wise int8 from the unfused graph: %s", result.note)
-        return fp32
-    parity = check_parity(model, OnnxEncoder(dst, folder, max_length), probe)
-    if not parity.passed(config.parity_min_cosine):
-        log.info("row-wise int8 from the unfused graph: the fused one failed parity (min cosine %.6f)",
-                 parity.min_cosine)
-        dst.unlink()
-        return fp32
-    return dst
+    return base
 
 
 def _dynamic_with_4bit_table(src: Path, out: Path, preset: QuantPreset) -> None:

@@ -75,19 +75,21 @@ def check_edge(models: list[ModelSpec], profiles: list[Profile]) -> None:
                 choose_file(Path(model.path), profile.quant_target, exact=True)
 
 
-def _worker_spec(model: ModelSpec, file: str, texts: list[str], out: Path, calls: int, warmup: int,
-                 batches: int) -> dict[str, Any]:
-    return {"kind": "onnx", "path": model.path, "file": file, "threads": None, "cores": [], "sentences": texts[:256],
-            "heldback": texts, "latency_calls": calls, "warmup": warmup, "throughput_batches": batches,
-            "throughput_seconds": 0.0, "batch_sizes": [32], "length_groups": {}, "sts": None,
-            "embeddings_out": str(out)}
+def onnx_worker_spec(path: str, file: str, texts: list[str], out: Path, calls: int, warmup: int, batches: int,
+                     heldback: list[str] | None = None, threads: int | None = None) -> dict[str, Any]:
+    """The bench worker's spec for one file of an artifact: timed on ``texts`` (the first 256), ``heldback``
+    (default ``texts``) embedded into ``out`` (its first ones also judge batch invariance)."""
+    return {"kind": "onnx", "path": path, "file": file, "threads": threads, "cores": [], "sentences": texts[:256],
+            "heldback": texts if heldback is None else heldback, "latency_calls": calls, "warmup": warmup,
+            "throughput_batches": batches, "throughput_seconds": 0.0, "batch_sizes": [32], "length_groups": {},
+            "sts": None, "embeddings_out": str(out)}
 
 
 def python_run(model: ModelSpec, file: str, texts: list[str], folder: Path) -> np.ndarray:
     """The same file, the same texts and batches, in onnxruntime on this host: the reference."""
     out = folder / "reference.npy"
-    _, error = spawn("compress.bench.worker", _worker_spec(model, file, texts, out, 1, 0, 1), folder / "ref.json",
-                     TIMEOUT_S)
+    spec = onnx_worker_spec(model.path, file, texts, out, 1, 0, 1)
+    _, error = spawn("compress.bench.worker", spec, folder / "ref.json", TIMEOUT_S)
     if error:
         raise RuntimeError(f"reference run: {error}")
     return np.load(out)
@@ -96,7 +98,7 @@ def python_run(model: ModelSpec, file: str, texts: list[str], folder: Path) -> n
 def _emulated(profile: Profile, model: ModelSpec, file: str, texts: list[str],
               folder: Path) -> tuple[str, dict[str, tuple[np.ndarray, dict[str, Any]]]]:
     out = folder / "emulated.npy"
-    spec = _worker_spec(model, file, texts, out, EMULATED_CALLS, 2, 2)
+    spec = onnx_worker_spec(model.path, file, texts, out, EMULATED_CALLS, 2, 2)
     result, error = qemu.emulated_worker(profile, spec, folder, TIMEOUT_S)
     if error:
         raise RuntimeError(f"emulated run: {error}")
