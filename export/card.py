@@ -24,7 +24,10 @@ def _files_table(folder: Path, report: dict[str, Any]) -> list[str]:
 
     def same_vector(file: str) -> str:
         measured = invariance.get(file)
-        return "n/a" if not measured else f"{measured['min_cosine']:.6f}" + ("" if measured["invariant"] else " (no)")
+        if not measured:
+            return "n/a"
+        where = f" on {measured['isa']}" if measured.get("isa") else ""
+        return f"{measured['min_cosine']:.6f}{where}" + ("" if measured["invariant"] else " (no)")
 
     rows = ["| file | for | size MB | STS dev (Spearman) | cosine to fp32 (mean) | batch 1 vs 32/128 (min cosine) |",
             "|---|---|---:|---:|---:|---:|",
@@ -41,6 +44,10 @@ def _files_table(folder: Path, report: dict[str, Any]) -> list[str]:
     for file, copy in ((report.get("ort_format") or {}).get("files") or {}).items():
         rows.append(f"| `{file}` | the same as `{copy['source']}`, in ORT format (mobile and minimal builds) | "
                     f"{_mb(copy['size_bytes'])} | = | {copy['parity']['min_cosine']:.6f} (min) | = |")
+    rows += ["", "Batch invariance is measured on the instruction set named (arm64 files in onnxruntime's aarch64 "
+             "build, emulated): float rounding belongs to a CPU's kernels, so a host with another measures the file "
+             "it runs when it opens it, and `serve` batches concurrent requests together only on a file measured "
+             "invariant there."]
     if (bench := report.get("runtime_benchmark")):
         rows += ["", f"Runtimes measured at export on {bench['cpu']} ({bench['isa']}): {bench['summary']}; "
                  f"`runtime=\"auto\"` runs {bench['fastest']} on a host with this ISA."]

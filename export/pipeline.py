@@ -44,9 +44,9 @@ from export.artifact.layout import (
 )
 from export.artifact.manifest import check_replaceable, sha256_file, write_manifest
 from export.card import write_card
+from export.emulated import file_invariance
 from export.float_weights import FP16_PLAN, float_weight_summary, store_float_weights_fp16
 from export.gate import QuantizeFn, Scorer, attempts_to_dicts, gated_quantize, refine
-from export.invariance import measure_invariance
 from export.mobile import write_ort_copies
 from export.onnx_export import export_onnx
 from export.openvino_export import convert_ir, nncf_quantize, wanted
@@ -204,8 +204,9 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
 
 
 def _fp32_invariance(folder: Path, paths: list[Path], scorer: Scorer, config: ExportConfig) -> dict[str, Any]:
-    return {str(p.relative_to(folder)): measure_invariance(scorer.encoder(p).encode, scorer.sentences,
-                                                           config.invariance_min_cosine).to_dict() for p in paths}
+    """The float files, on this host (an arm64 host measures them again when it opens one)."""
+    return {name: file_invariance(folder, name, "fp32", scorer, config.invariance_min_cosine)
+            for name in (str(p.relative_to(folder)) for p in paths)}
 
 
 def _openvino(folder: Path, fp32: Path, scorer: Scorer, config: ExportConfig, sentences: list[str],
@@ -343,11 +344,12 @@ def _gated_entry(src: Path, dst: Path, folder: Path, preset: QuantPreset, scorer
             and float_weight_summary(dst)["fp32_tensors"]):
         gated = refine(gated, dst, scorer, store_float_weights_fp16, FP16_PLAN, config.min_retention,
                        config.min_cosine)
-    invariance = measure_invariance(scorer.encoder(dst).encode, scorer.sentences, config.invariance_min_cosine)
+    invariance = file_invariance(folder, str(dst.relative_to(folder)), preset.target, scorer,
+                                 config.invariance_min_cosine)
     return {"target": preset.target, "kind": kind, "runtime": runtime_of(dst.name).value,
             "settings": gated.preset.to_dict(),
             "passed": gated.chosen.passed, "score": asdict(gated.chosen.score),
-            "attempts": attempts_to_dicts(gated.attempts), "batch_invariance": invariance.to_dict(),
+            "attempts": attempts_to_dicts(gated.attempts), "batch_invariance": invariance,
             "size_bytes": model_bytes(dst)}
 
 

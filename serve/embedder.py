@@ -3,6 +3,7 @@ torch)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ from export.artifact.encoder import usable_cores
 from export.artifact.layout import Runtime, target_of
 from export.artifact.load import load_artifact
 from export.artifact.prompts import InputType, read_prompts
+
+log = logging.getLogger(__name__)
 
 
 def default_threads() -> int:
@@ -34,9 +37,23 @@ class Embedder:
         self.runtime, self.runtime_reason = loaded.runtime.runtime.value, loaded.runtime.reason
         self.max_length, self.threads = self.encoder.max_length, self.encoder.threads
         self.prompts = read_prompts(self.artifact_dir)  # the teacher's query/document prompts, if it had any
-        # Whether a text's vector is the same in any batch (manifest): else the server never batches requests together.
-        self.batch_invariant = loaded.batch_invariant
+        self._invariant, self._invariance_floor = loaded.batch_invariant, loaded.invariance_floor
         self.dim = int(self.encoder.output_dim() or self.encode(["x"]).shape[1])
+
+    @property
+    def batch_invariant(self) -> bool:
+        """Whether a text's vector is the same in any batch (else the server never batches requests together):
+        the manifest's measurement from a CPU with this host's instruction set, else measured here once, on first
+        use (float rounding is the CPU's kernels': another CPU's measurement says nothing here)."""
+        if self._invariant is None:
+            from export.invariance import measure_invariance, probe_texts
+
+            found = measure_invariance(self.encoder.encode, probe_texts(), self._invariance_floor)
+            log.info("%s: batch 1 vs %s min cosine %.6f on this host: %s", self.file,
+                     "/".join(map(str, found.batch_sizes)), found.min_cosine,
+                     "batch-invariant" if found.invariant else "not batch-invariant (requests run one by one)")
+            self._invariant = found.invariant
+        return self._invariant
 
     @property
     def target(self) -> str:

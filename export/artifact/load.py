@@ -13,7 +13,7 @@ from compress.quant_targets import TARGETS
 from export.artifact.encoder import OnnxEncoder, TextEncoder
 from export.artifact.host import host_isa, host_target
 from export.artifact.layout import Runtime, choose_file, max_length_of, runtime_of
-from export.artifact.manifest import batch_invariant, find_manifest, read_manifest, verify
+from export.artifact.manifest import batch_invariant, find_manifest, invariance_floor, read_manifest, verify
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,10 @@ class Loaded:
     file: str
     encoder: TextEncoder
     runtime: RuntimeChoice
-    batch_invariant: bool  # the manifest's measurement for ``file``: the same vector in any batch
+    # the manifest's measurement for ``file`` on this host's instruction set: the same vector in any batch;
+    # None where it holds none from such a CPU
+    batch_invariant: bool | None
+    invariance_floor: float  # the min cosine that measurement was judged by
 
 
 def load_artifact(folder: Path, target: str = "auto", threads: int | None = None, fallback: int | None = None,
@@ -107,4 +110,4 @@ def load_artifact(folder: Path, target: str = "auto", threads: int | None = None
         file = file_for(folder, target, choice.runtime)
         log.info("runtime %s (%s): %s", choice.runtime.value, choice.reason, file)
     return Loaded(folder, file, open_file(folder, file, threads, fallback, spin), choice,
-                  batch_invariant(manifest, file))
+                  batch_invariant(manifest, file), invariance_floor(manifest))

@@ -128,12 +128,24 @@ def check_replaceable(out_dir: Path, key: str, value: Any, refusal: str, hint: s
     raise CompressError(f"{out_dir} already holds {refusal}", hint)
 
 
-def batch_invariant(manifest: dict[str, Any], file: str) -> bool:
+def batch_invariant(manifest: dict[str, Any], file: str, isa: str | None = None) -> bool | None:
     """Whether ``file`` gives a text the same vector whatever its batch, as the export measured it (the manifest's
-    ``batch_invariance``); fp32 files are; an int8 file without the measurement is taken not to be."""
-    measured = (manifest.get("batch_invariance") or {}).get(file)
-    if isinstance(measured, dict):
-        return bool(measured.get("invariant"))
-    from export.artifact.layout import target_of
+    ``batch_invariance``) on a CPU with the instruction set ``isa`` (default: this host's); None where it holds no
+    such measurement (float rounding is the kernels', so another CPU's says nothing here: measure it)."""
+    from export.artifact.host import host_isa
 
-    return target_of(file) == "fp32"
+    measured = (manifest.get("batch_invariance") or {}).get(file)
+    if isinstance(measured, dict) and measured.get("isa") == (isa or host_isa()):
+        return bool(measured.get("invariant"))
+    return None
+
+
+def invariance_floor(manifest: dict[str, Any]) -> float:
+    """The min cosine the export judged batch invariance by (its ``export.invariance_min_cosine``)."""
+    floors = [m["floor"] for m in (manifest.get("batch_invariance") or {}).values()
+              if isinstance(m, dict) and isinstance(m.get("floor"), float)]
+    if floors:
+        return float(floors[0])
+    from compress.config import ExportConfig
+
+    return ExportConfig().invariance_min_cosine

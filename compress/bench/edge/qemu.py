@@ -16,6 +16,13 @@ PACKAGES = ("compress", "export")  # what the worker imports from this project: 
 
 def emulated_worker(profile: Profile, spec: dict[str, Any], folder: Path, timeout: float) -> tuple[Any, str | None]:
     """Run ``compress.bench.worker`` on ``spec`` under ``qemu-aarch64 -cpu <profile.cpu>``."""
+    return emulated_module(profile, "compress.bench.worker", spec, folder, timeout)
+
+
+def emulated_module(profile: Profile, module: str, spec: dict[str, Any], folder: Path,
+                    timeout: float) -> tuple[Any, str | None]:
+    """Run ``python -m module SPEC`` (one of this project's, with ``spec`` written to SPEC) under
+    ``qemu-aarch64 -cpu <profile.cpu>``: the JSON of its last stdout line, or ``(None, why)``."""
     arm = arm64_runtime()
     python = [str(arm.qemu), "-cpu", str(profile.cpu), "-L", str(arm.sysroot), str(arm.python)]
     with tempfile.TemporaryDirectory(dir=folder, prefix="pkgs-") as pkgs:
@@ -24,7 +31,7 @@ def emulated_worker(profile: Profile, spec: dict[str, Any], folder: Path, timeou
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
                "PYTHONPATH": os.pathsep.join([str(arm.site), pkgs]), "PYTHONNOUSERSITE": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-        return spawn("compress.bench.worker", spec, folder / "spec.json", timeout, python, env)
+        return spawn(module, spec, folder / "spec.json", timeout, python, env)
 
 
 def runtime_line(profile: Profile) -> str:

@@ -1,0 +1,59 @@
+"""Batch invariance measured where a file runs: an arm64 target's files in the emulated arm64 runtime
+(``scripts/setup-arm64.sh``: onnxruntime's aarch64 build in an aarch64 Python under qemu-user), the others on this
+host. Emulation runs the arm64 kernels' own float arithmetic, so it rounds as the device does; its timings mean
+nothing and none are taken here."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from compress.errors import CompressError
+from compress.quant_targets import TARGETS, target_spec
+from export.gate import Scorer
+from export.invariance import SENTENCES, measure_invariance
+
+log = logging.getLogger(__name__)
+
+PROFILE = "arm64-server"  # the emulated CPU (Neoverse-N1): arm64's float kernels are the same on every core type
+TIMEOUT_S = 1800.0
+
+
+def file_invariance(folder: Path, file: str, target: str, scorer: Scorer, floor: float) -> dict[str, Any]:
+    """``file`` of the artifact being built at ``folder`` (an int8 file for ``target``), batch 1 against batches
+    of 32 and 128 on the scorer's sentences, in the runtime that ``target``'s devices run (``fp32``: this host):
+    its manifest entry."""
+    if target in TARGETS and target_spec(target).arch == "arm64" and file.endswith(".onnx"):
+        found = arm64_invariance(folder, [file], scorer.sentences, scorer.max_length, floor)
+        if found is not None:
+            return found[file]
+    runtime = "OpenVINO" if file.endswith(".xml") else None
+    return measure_invariance(scorer.encoder(folder / file).encode, scorer.sentences, floor,
+                              runtime=runtime).to_dict()
+
+
+def arm64_invariance(folder: Path, files: list[str], sentences: list[str], max_length: int,
+                     floor: float) -> dict[str, dict[str, Any]] | None:
+    """Each of ``files`` measured in the emulated arm64 runtime; None (logged) where that runtime is not set up:
+    the host's measurement then stands, and an arm64 host measures the file again when it opens it."""
+    from compress.bench.edge import qemu
+    from compress.bench.edge.runtimes import SETUP, missing
+    from compress.profiles import PROFILES, Runtime
+
+    if (why := missing(Runtime.QEMU)) is not None:
+        log.warning("arm64 files' batch invariance measured on this host instead: %s (set it up with: %s)", why,
+                    SETUP[Runtime.QEMU])
+        return None
+    profile = PROFILES[PROFILE]
+    spec = {"folder": str(folder.resolve()), "files": files, "sentences": sentences[:SENTENCES], "floor": floor,
+            "max_length": max_length, "isa": "arm64", "runtime": qemu.runtime_line(profile)}
+    log.info("measuring %s in the emulated arm64 runtime", ", ".join(files))
+    with tempfile.TemporaryDirectory(prefix="st-compress-invariance-") as tmp:
+        found, error = qemu.emulated_module(profile, "export.invariance", spec, Path(tmp), TIMEOUT_S)
+    if error:
+        raise CompressError(f"{', '.join(files)}: the emulated arm64 run failed: {error}",
+                            "check the file runs on onnxruntime's aarch64 build, or re-run scripts/setup-arm64.sh")
+    result: dict[str, dict[str, Any]] = found
+    return result
