@@ -90,14 +90,15 @@ def probe_texts(count: int = SENTENCES, seed: int = 0) -> list[str]:
 
 def main(spec_path: str) -> None:
     """Measure ``spec["files"]`` of the artifact at ``spec["folder"]`` (``spec["max_length"]`` tokens) on
-    ``spec["sentences"]`` with this
+    ``spec["sentences"]`` against batches of ``spec["batch_sizes"]`` with this
     interpreter's onnxruntime; print file -> measurement as one JSON line."""
     from export.artifact.encoder import OnnxEncoder
 
     spec = json.loads(Path(spec_path).read_text())
     folder = Path(spec["folder"])
     out = {file: measure_invariance(OnnxEncoder(folder / file, folder, spec["max_length"]).encode,
-                                    spec["sentences"], spec["floor"], isa=spec["isa"],
+                                    spec["sentences"], spec["floor"], batch_sizes=tuple(spec["batch_sizes"]),
+                                    isa=spec["isa"],
                                     runtime=spec["runtime"]).to_dict() for file in spec["files"]}
     print(json.dumps(out))
 
