@@ -38,8 +38,8 @@ from compress.metrics import cosines, sts_spearman_from_embeddings
 from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder
 from export.artifact.host import host_target
+from export.artifact.invariance import measure_invariance
 from export.float_weights import float_weight_summary, store_float_weights_fp16
-from export.invariance import measure_invariance
 from export.runtime_bench import p50_ms, throughput
 from export.stage import heldback_sentences, run_export
 

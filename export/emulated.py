@@ -5,15 +5,17 @@ nothing and none are taken here."""
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from compress.errors import CompressError
 from compress.quant_targets import TARGETS, target_spec
+from export.artifact.invariance import measure_invariance
 from export.gate import Scorer
-from export.invariance import measure_invariance
 
 log = logging.getLogger(__name__)
 
@@ -41,23 +43,31 @@ def arm64_invariance(folder: Path, files: list[str], sentences: list[str], max_l
                      floor: float) -> dict[str, dict[str, Any]] | None:
     """Each of ``files`` measured in the emulated arm64 runtime; None (logged) where that runtime is not set up:
     the host's measurement then stands, and an arm64 host measures the file again when it opens it."""
-    from compress.bench.edge import qemu
-    from compress.bench.edge.runtimes import SETUP, missing
-    from compress.profiles import PROFILES, Runtime
+    from compress import emulation
+    from compress.profiles import PROFILES
 
-    if (why := missing(Runtime.QEMU)) is not None:
+    if (why := emulation.arm64_missing()) is not None:
         log.warning("arm64 files' batch invariance measured on this host instead: %s (set it up with: %s)", why,
-                    SETUP[Runtime.QEMU])
+                    emulation.SETUP)
         return None
-    profile = PROFILES[PROFILE]
+    cpu = str(PROFILES[PROFILE].cpu)
     spec = {"folder": str(folder.resolve()), "files": files, "sentences": sentences[:TEXTS], "floor": floor,
             "batch_sizes": list(BATCH_SIZES), "max_length": max_length, "isa": "arm64",
-            "runtime": qemu.runtime_line(profile)}
+            "runtime": emulation.runtime_line(cpu)}
     log.info("measuring %s in the emulated arm64 runtime", ", ".join(files))
     with tempfile.TemporaryDirectory(prefix="st-compress-invariance-") as tmp:
-        found, error = qemu.emulated_module(profile, "export.invariance", spec, Path(tmp), TIMEOUT_S)
-    if error:
-        raise CompressError(f"{', '.join(files)}: the emulated arm64 run failed: {error}",
-                            "check the file runs on onnxruntime's aarch64 build, or re-run scripts/setup-arm64.sh")
-    result: dict[str, dict[str, Any]] = found
+        path = Path(tmp) / "spec.json"
+        path.write_text(json.dumps(spec))
+        with emulation.emulated_python(cpu, Path(tmp)) as (python, env):
+            try:
+                done = subprocess.run([*python, "-m", "export.artifact.invariance", str(path)], env=env, text=True,
+                                      capture_output=True, timeout=TIMEOUT_S, check=False)
+            except subprocess.TimeoutExpired:
+                done = None
+    lines = done.stdout.strip().splitlines() if done else []
+    if done is None or done.returncode != 0 or not lines:
+        why = "timed out" if done is None else (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise CompressError(f"{', '.join(files)}: the emulated arm64 run failed: {why}",
+                            f"check the file runs on onnxruntime's aarch64 build, or re-run {emulation.SETUP}")
+    result: dict[str, dict[str, Any]] = json.loads(lines[-1])
     return result

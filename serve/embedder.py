@@ -46,7 +46,7 @@ class Embedder:
         the manifest's measurement from a CPU with this host's instruction set, else measured here once, on first
         use (float rounding is the CPU's kernels': another CPU's measurement says nothing here)."""
         if self._invariant is None:
-            from export.invariance import measure_invariance, probe_texts
+            from export.artifact.invariance import measure_invariance, probe_texts
 
             found = measure_invariance(self.encoder.encode, probe_texts(), self._invariance_floor)
             log.info("%s: batch 1 vs %s min cosine %.6f on this host: %s", self.file,

@@ -24,7 +24,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "compress.defaults", "compress.extras", "compress.quant_targets"),  # the kernel: no project imports above it
     ("export.artifact",),  # the artifact format's owner (torch-free)
     ("compress.enums", "compress.gates", "compress.config", "compress.profiles", "compress.preflight",
-     "compress.models", "compress.precision", "compress.metrics", "compress.data", "compress.machine"),  # the base
+     "compress.models", "compress.precision", "compress.metrics", "compress.data", "compress.machine",
+     "compress.emulation"),  # the base
     ("export", "compress.distill", "compress.bench", "serve"),  # the stages and the runtime
     ("compress.run",),  # compress run: the stages in order, the release
     ("compress.cli", "compress.__main__", "compress"),  # the command line

@@ -215,8 +215,8 @@ INVARIANCE_BATCH = 32
 
 def _invariance(tokenize: Tokenize, infer: Infer, texts: list[str]) -> dict[str, Any]:
     """Batch 1 against batch 32 on the same texts: min and mean cosine (1.0: the same vector in any batch), as the
-    export measures its files (``export.invariance``)."""
-    from export.invariance import measure_invariance
+    export measures its files (``export.artifact.invariance``)."""
+    from export.artifact.invariance import measure_invariance
 
     found = measure_invariance(lambda chunk, batch: _encode_all(tokenize, infer, chunk, batch), texts, floor=1.0,
                                texts=INVARIANCE_TEXTS, batch_sizes=(INVARIANCE_BATCH,))

@@ -25,6 +25,7 @@ from compress.enums import (
 )
 from compress.gates import BENCH_GATE_KEYS, GateSettings, is_set
 from compress.quant_targets import DEFAULT_TARGETS
+from export.artifact.invariance import DEFAULT_FLOOR
 
 DEFAULT_DATA = "../shared/data"
 
@@ -132,7 +133,7 @@ class ExportConfig:
     # A static (QDQ) int8 file per target, calibrated on corpus sentences: fixed scales, batch-invariant too, for
     # runtimes that want QDQ graphs; slower and less accurate than the row-wise file on onnxruntime's CPU provider.
     static: bool = False
-    invariance_min_cosine: float = 0.9999  # batch 1 vs larger batches: the "batch_invariant" floor
+    invariance_min_cosine: float = DEFAULT_FLOOR  # batch 1 vs larger batches: the "batch_invariant" floor
     openvino: OpenVinoMode = OpenVinoMode.AUTO  # OpenVINO IR fp32 + NNCF int8 beside the ONNX files (x86)
     calibration_sentences: int = 256
     calibration_method: Calibration = Calibration.MINMAX

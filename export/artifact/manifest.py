@@ -144,8 +144,6 @@ def invariance_floor(manifest: dict[str, Any]) -> float:
     """The min cosine the export judged batch invariance by (its ``export.invariance_min_cosine``)."""
     floors = [m["floor"] for m in (manifest.get("batch_invariance") or {}).values()
               if isinstance(m, dict) and isinstance(m.get("floor"), float)]
-    if floors:
-        return float(floors[0])
-    from compress.config import ExportConfig
+    from export.artifact.invariance import DEFAULT_FLOOR
 
-    return ExportConfig().invariance_min_cosine
+    return float(floors[0]) if floors else DEFAULT_FLOOR

@@ -12,9 +12,9 @@ import pytest
 
 from compress.enums import StudentKind
 from export.artifact.host import host_isa
+from export.artifact.invariance import probe_texts
 from export.artifact.layout import settings_file
 from export.artifact.manifest import batch_invariant, read_manifest
-from export.invariance import probe_texts
 from export.pipeline import ExportResult
 from tests.conftest import KindArtifacts
 
@@ -44,11 +44,11 @@ def test_the_arm64_files_are_measured_in_onnxruntimes_aarch64_build(kind_artifac
 def test_without_the_emulated_runtime_the_hosts_measurement_stands(kind_artifacts: KindArtifacts,
                                                                    monkeypatch: pytest.MonkeyPatch,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
-    from compress.bench.edge import runtimes
+    from compress import emulation
     from export.emulated import arm64_invariance
 
     _, art = kind_artifacts[StudentKind.PRETRAINED]
-    monkeypatch.setattr(runtimes, "missing", lambda runtime: "the emulated arm64 runtime is not set up (x missing)")
+    monkeypatch.setattr(emulation, "arm64_missing", lambda: "the emulated arm64 runtime is not set up (x missing)")
     with caplog.at_level(logging.WARNING):
         assert arm64_invariance(art, list(ARM64_FILES), probe_texts(8), 32, 0.9999) is None
     assert "measured on this host instead" in caplog.text and "scripts/setup-arm64.sh" in caplog.text

@@ -68,8 +68,8 @@ def test_every_file_reports_batch_invariance_and_static_files_are_invariant(expo
 def test_invariance_check_is_real(exported: ExportResult) -> None:
     """Re-measure: a static file's vector alone equals its vector in a batch; a dynamic file's differs (its
     activation scales follow the batch), and the measurement sees it."""
+    from export.artifact.invariance import measure_invariance
     from export.artifact.load import open_file
-    from export.invariance import measure_invariance
 
     texts = make_sentences(64, seed=5)
     for file, invariant in (("onnx/model_qdq_avx2.onnx", True), ("onnx/model_qint8_avx2.onnx", False)):

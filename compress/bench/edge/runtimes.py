@@ -2,55 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
+from compress import emulation
 from compress.errors import CompressError
 from compress.models import home_dir
 from compress.profiles import Runtime
 
 JS_SOURCES = Path(__file__).parent / "js"
-SETUP = {Runtime.QEMU: "bash scripts/setup-arm64.sh", Runtime.NODE: "bash scripts/setup-edge.sh node",
+SETUP = {Runtime.QEMU: emulation.SETUP, Runtime.NODE: "bash scripts/setup-edge.sh node",
          Runtime.BROWSER: "bash scripts/setup-edge.sh browser"}
 CHROMIUM = ("chromium", "chromium-browser")
 
 
 def runtimes_dir() -> Path:
     return home_dir() / "runtimes"
-
-
-@dataclass(frozen=True)
-class Arm64:
-    """The emulated arm64 runtime from scripts/setup-arm64.sh."""
-
-    root: Path
-
-    @property
-    def qemu(self) -> Path:
-        return self.root / "bin" / "qemu-aarch64"
-
-    @property
-    def sysroot(self) -> Path:
-        return self.root / "root"
-
-    @property
-    def site(self) -> Path:
-        return self.root / "site"
-
-    @property
-    def info(self) -> dict[str, object]:
-        data: dict[str, object] = json.loads((self.root / "runtime.json").read_text())
-        return data
-
-    @property
-    def python(self) -> Path:
-        return self.sysroot / "usr" / "bin" / str(self.info["python"])
-
-
-def arm64_runtime() -> Arm64:
-    return Arm64(runtimes_dir() / "arm64")
 
 
 def js_dir() -> Path:
@@ -73,10 +40,7 @@ def chromium() -> str | None:
 def missing(runtime: Runtime) -> str | None:
     """Why ``runtime`` cannot run here (None: it can)."""
     if runtime is Runtime.QEMU:
-        arm = arm64_runtime()
-        needed = [arm.qemu, arm.root / "runtime.json", arm.site / "onnxruntime"]
-        absent = [str(p) for p in needed if not p.exists()]
-        return f"the emulated arm64 runtime is not set up ({', '.join(absent)} missing)" if absent else None
+        return emulation.arm64_missing()
     if runtime in (Runtime.NODE, Runtime.BROWSER):
         if shutil.which("node") is None and runtime is Runtime.NODE:
             return "Node.js is not installed (no 'node' on PATH)"

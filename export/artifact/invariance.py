@@ -5,7 +5,7 @@ batch; fp32, static (calibrated) and row-wise int8 files do not, up to float rou
 the CPU's kernels, not to the file (arm64's float kernels round batch shapes differently from x86's), so each
 measurement records the instruction set it was made on, and only a host with that instruction set trusts it.
 
-``python -m export.invariance SPEC`` measures files of an artifact in another interpreter (an emulated arm64
+``python -m export.artifact.invariance SPEC`` measures files of an artifact in another interpreter (an emulated arm64
 one, ``export.emulated``) and prints one JSON line: file -> measurement."""
 
 from __future__ import annotations
@@ -20,11 +20,16 @@ from typing import Any
 
 import numpy as np
 
-from compress.metrics import cosines
-
 BATCH_SIZES = (32, 128)
 SENTENCES = 128
+DEFAULT_FLOOR = 0.9999  # batch 1 vs larger batches: the min cosine of an invariant file (export.invariance_min_cosine)
 Encode = Callable[[list[str], int], np.ndarray]
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return np.asarray((a * b).sum(axis=1))
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ def measure_invariance(encode: Encode, sentences: list[str], floor: float, texts
     and ``runtime``: where it runs (default: this host, onnxruntime)."""
     chosen = sentences[:texts]
     alone = np.concatenate([encode([t], 1) for t in chosen])
-    found = [cosines(encode(chosen, size), alone) for size in batch_sizes]
+    found = [_cosines(encode(chosen, size), alone) for size in batch_sizes]
     worst = min(float(c.min()) for c in found)
     return Invariance(worst, float(np.mean([c.mean() for c in found])), len(chosen), batch_sizes, worst >= floor,
                       floor, isa or _host_isa(), runtime or _onnxruntime())
