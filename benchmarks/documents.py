@@ -43,6 +43,7 @@ from compress.config import Config, SearchKind, build_config, load_config
 from compress.data import corpus_of
 from compress.data.beir import RetrievalSet, load_beir
 from compress.distill.stage import distill
+from compress.distill.targets import frozen_embeddings
 from compress.distill.teacher_cache import teacher_embeddings, teacher_encoder, weights_fingerprint
 from compress.distill.teacher_runtime import PARITY_TEXTS, config_runtime
 from compress.io import write_npy_atomic, write_text_atomic
@@ -74,6 +75,18 @@ VARIANTS: dict[str, list[str]] = {
     "30k: sentences": ["data.max_sentences=30000", "train.epochs=2"],
     "30k: keep 0.1": ["data.max_sentences=30000", "train.epochs=2", "loss.keep=0.1"],
 }
+# The index-compatible student's tries (``--name student_tries``): 10k sentences x 2 epochs, one change at a time
+TEN_K = ["data.max_sentences=10000", "train.epochs=2"]
+QUERIES = ["data.queries=10000", "data.validation_queries=500"]
+VARIANTS |= {
+    "10k: cosine": [*TEN_K, "loss.mse=0", "loss.cosine=1.0"],
+    "10k: cross": [*TEN_K, "loss.cross=1.0"],
+    "10k: queries": [*TEN_K, *QUERIES],
+    "10k: queries + cross": [*TEN_K, *QUERIES, "loss.cross=1.0"],
+    "10k: queries + keep 0.1": [*TEN_K, *QUERIES, "loss.keep=0.1"],
+    "10k: pruned 4 of 12": [*TEN_K, "student.kind='pruned'", "student.num_layers=4"],
+}
+EVAL_QUERIES = 500  # query-shaped texts made from each variant's held-back sentences (never trained on)
 
 
 def _embed(model: Any, texts: list[str]) -> np.ndarray:
@@ -144,6 +157,19 @@ def held_back_passages(config: Config) -> tuple[list[str], np.ndarray]:
         resolve(t.precision, teacher.device.type), t.cache_dtype, config_runtime(config)), dtype=np.float32)
 
 
+def held_back_queries(config: Config) -> tuple[list[str], np.ndarray]:
+    """Query-shaped texts (``compress.data.queries``) made from the recipe's held-back sentences, which no variant
+    of the same sample trains on, and the teacher's embeddings of them (through the distill stage's cache)."""
+    import random
+
+    from compress.data.queries import build_queries
+
+    texts = build_queries(corpus_of(config.data).validation, EVAL_QUERIES, random.Random("held-back queries"))
+    fingerprint = hashlib.sha256("\n".join(texts).encode()).hexdigest()
+    return texts, frozen_embeddings(load_sentence_transformer(config.teacher.model), texts, fingerprint, config,
+                                    config.teacher.cache_dtype, "teacher embeddings of held-back queries")
+
+
 def row(name: str, overrides: list[str], student_dir: Path, report: dict[str, Any],
         evaluation: Evaluation) -> dict[str, Any]:
     validation, training = report["validation"], report["training"]
@@ -151,11 +177,15 @@ def row(name: str, overrides: list[str], student_dir: Path, report: dict[str, An
     texts, targets = evaluation.passages
     student = load_sentence_transformer(str(student_dir))
     passage = fidelity(_embed(student, texts), targets)
+    queries, query_targets = held_back_queries(build_config(report["config"]))
+    query = fidelity(_embed(student, queries), query_targets)
     return {"variant": name, "overrides": overrides, "student": str(student_dir),
             "sts_dev": report["sts_spearman"]["student"].get("sts_dev"),
             "teacher_sts_dev": report["sts_spearman"]["teacher"].get("sts_dev"),
             "heldback_cosine": validation.get("cosine"),
             "passage_cosine": passage["cosine"], "passage_cosine_p5": passage["cosine_p5"],
+            "query_cosine": query["cosine"], "query_cosine_p5": query["cosine_p5"],
+            "train_queries": (report["config"]["data"].get("queries") or 0),
             "train_items": training["sentences"], "passages": training.get("passages", 0),
             "epochs": training["epochs"], "train_seconds": training["seconds"],
             "teacher_seconds": (report.get("timing") or {}).get("teacher_embedding_seconds"),
@@ -218,6 +248,43 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tries_markdown(doc: dict[str, Any]) -> str:
+    """The tries table of the index-compatible student: one row per try, the index metric first."""
+    lines = ["# Tries: a student whose queries search the teacher's index", "",
+             "Commands (each adds or replaces its rows):", "", *[f"    {c}" for c in doc["commands"]], "",
+             machine_line(doc["machine"]), "",
+             "Each try is the package's distill stage (`compress.distill.stage.distill`) on the default recipe with "
+             "the overrides listed, on 10,000 sampled corpus sentences x 2 epochs unless it says otherwise; the "
+             "same 1,000 held-back sentences for every 10k row. PyTorch students (fp32). nDCG@10 as % of the "
+             "teacher's: index = the student's queries against the teacher's document index, alone = its own "
+             "queries and documents. Cosines to the teacher: held-back sentences, 500 query-shaped texts made from "
+             "them (`compress.data.queries`: crops, keywords, questions; never trained on), and held-back passages "
+             "(40-180 words). STS-B dev x100 (STS-B test is not read). Minutes on the machine above: the teacher's "
+             "pass (0 when cached) and training. CACM has 52 queries and NPL 93: a few points on one set are noise.",
+             "", "| try | index CACM % | index NPL % | mean index % | alone CACM % | alone NPL % | query cos | "
+             "sent cos | passage cos | STS-B dev | teacher min | train min |",
+             "|---|" + "---:|" * 11]
+    for r in doc["results"]:
+        sets = r["retrieval"]
+        lines.append(f"| {r['variant']} | {_num(sets['cacm']['index_retention'], 1)} | "
+                     f"{_num(sets['npl']['index_retention'], 1)} | {_num(r['mean_index_retention'], 1)} | "
+                     f"{_num(sets['cacm']['retention'], 1)} | {_num(sets['npl']['retention'], 1)} | "
+                     f"{_num(r.get('query_cosine'), 4)} | {_num(r['heldback_cosine'], 4)} | "
+                     f"{_num(r['passage_cosine'], 4)} | {_num(r['sts_dev'])} | "
+                     f"{_num((r['teacher_seconds'] or 0) / 60, 1)} | {_num(r['train_seconds'] / 60, 1)} |")
+    if doc.get("running"):
+        lines += ["", f"Still running: {doc['running']}."]
+    first = doc["results"][0]["retrieval"] if doc["results"] else {}
+    if first:
+        lines += ["", "Teacher nDCG@10: " + ", ".join(f"{s} {first[s]['teacher_ndcg@10']:.2f}" for s in SETS) + "."]
+    lines += ["", "Overrides per try: " + "; ".join(
+        f"{r['variant']}: {' '.join(r['overrides']) or '(the default recipe)'}" for r in doc["results"]) + "."]
+    return "\n".join(lines) + "\n"
+
+
+MARKDOWN = {"documents": markdown, "student_tries": tries_markdown}
+
+
 def _distilled(config: Config, folder: Path) -> tuple[Path, dict[str, Any]]:
     """The variant's student: the one already in ``folder`` when it was trained with this very config (a rerun
     after an interrupted evaluation), else a new one from the package's distill stage."""
@@ -241,15 +308,18 @@ def main() -> None:
     parser.add_argument("--artifact", nargs="*", default=[],
                         help="artifact folders: their int8 files against fp32 on held-back sentences and passages")
     parser.add_argument("--render", action="store_true", help="only rewrite the Markdown from the saved JSON")
+    parser.add_argument("--name", default="documents", choices=list(MARKDOWN),
+                        help="the results file: documents, or student_tries (the index-compatible student's tries)")
     args = parser.parse_args()
+    render = MARKDOWN[args.name]
     if args.render:
-        write_text_atomic(RESULTS / "documents.md", markdown(json.loads((RESULTS / "documents.json").read_text())))
+        write_text_atomic(RESULTS / f"{args.name}.md", render(json.loads((RESULTS / f"{args.name}.json").read_text())))
         return
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     data, cache = Path(args.data), Path(args.cache)
     base = [f"data.corpus='{data}/corpus/sentences.txt.gz'", f"data.sts_dev='{data}/stsb/dev.csv'",
             f"data.sts_test='{data}/stsb/test.csv'", f"output.cache_dir='{cache}'", f"train.epochs={args.epochs}"]
-    path = RESULTS / "documents.json"
+    path = RESULTS / f"{args.name}.json"
     before = json.loads(path.read_text()) if path.exists() else {}
     earlier = before.get("results", [])
     command = command_line(__file__)
@@ -263,16 +333,17 @@ def main() -> None:
     jobs: list[tuple[str, list[str], Path | None]] = [(name, VARIANTS[name], None) for name in args.variants]
     jobs += [(f"reference: {Path(folder).name}", [], Path(folder)) for folder in args.reference]
 
-    def save() -> None:  # after each row: a long run keeps what it finished
+    def save(running: str | None = None) -> None:  # after each row: a long run keeps what it finished
         names = {(r["variant"], r["epochs"]) for r in done}  # a row is replaced by the same variant and epochs
         commands = [c for c in before.get("commands", []) if c != command] + [command]
-        doc = {"commands": commands, "machine": machine_info(), "int8": int8,
+        doc = {"commands": commands, "machine": machine_info(), "int8": int8, "running": running,
                "results": [r for r in earlier if (r["variant"], r["epochs"]) not in names] + done}
-        write_results(RESULTS, "documents", doc, markdown(doc))
+        write_results(RESULTS, args.name, doc, render(doc))
 
     if args.artifact:
         save()
     for name, overrides, folder in jobs:
+        save(running=name)
         if folder is None:
             folder, report = _distilled(load_config(None, base + overrides), Path(args.work) / name)
         else:

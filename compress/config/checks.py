@@ -47,6 +47,8 @@ def _range_checks(config: Config) -> list[tuple[bool, str, str]]:
         (d.passages >= 0, "data.passages", "must be >= 0 (0: sentences only)"),
         (d.validation_passages >= 0, "data.validation_passages", "must be >= 0"),
         (d.passage_max_tokens >= 8, "data.passage_max_tokens", "must be >= 8"),
+        (d.queries >= 0, "data.queries", "must be >= 0 (0: no query-shaped texts)"),
+        (d.validation_queries >= 0, "data.validation_queries", "must be >= 0"),
         (lo.temperature > 0, "loss.temperature", "must be > 0"),
         (lo.temperature_end is None or lo.temperature_end > 0, "loss.temperature_end", "must be > 0 or none"),
         (lo.relation_heads >= 1, "loss.relation_heads", "must be >= 1"),
@@ -105,6 +107,9 @@ def _validate_passages(config: Config) -> None:
     if data.validation_passages and not data.passages:
         raise ConfigError("config key 'data.validation_passages' needs data.passages > 0",
                           "set data.passages, or validation_passages = 0")
+    if data.validation_queries and not data.queries:
+        raise ConfigError("config key 'data.validation_queries' needs data.queries > 0",
+                          "set data.queries, or validation_queries = 0")
     if data.passages and config.student.kind is StudentKind.STATIC:
         raise ConfigError("config key 'data.passages' is for transformer students: a static student averages token "
                           "vectors and has no length to learn", "set data.passages = 0 for student.kind = \"static\"")

@@ -53,6 +53,8 @@ LOSSES: tuple[LossSpec, ...] = (
              unmet="needs a transformer student matched by a projection (token states have no PCA and a static "
                    "student no context)",
              fix="set loss.tokens = 0, or student.match = 'projection' with a pruned/pretrained student"),
+    LossSpec("cross", "each student vector scored against the batch's teacher vectors (a query searching the "
+             "teacher's index), the teacher's own in-batch distribution as the target (KL)"),
     LossSpec("keep", "a pretrained student's own in-batch similarities, held while it learns",
              students=(StudentKind.PRETRAINED,),
              unmet="holds a pretrained student's own similarities; the student must be 'pretrained'",

@@ -61,9 +61,14 @@ class DataConfig:
     validation_passages: int = 0
     passage_words: list[int] = field(default_factory=lambda: [40, 180])  # [min, max] words per passage
     passage_max_tokens: int = 256
+    # queries: query-shaped texts made from corpus sentences outside the sample by rules (compress.data.queries:
+    # crops, keywords, questions), embedded by the teacher like sentences; validation_queries of them held back
+    queries: int = 0
+    validation_queries: int = 0
 
 
 PASSAGE_KEYS = ("passages", "validation_passages", "passage_words", "passage_max_tokens")
+QUERY_KEYS = ("queries", "validation_queries")
 
 
 @dataclass(frozen=True)
@@ -226,11 +231,14 @@ class Config:
 
     def key_dict(self) -> dict[str, Any]:
         """``to_dict`` for cache and stage keys: settings that are off are left out (the passage keys without
-        passages, a zero token weight), so a recipe that does not use them keeps the keys it had before they
-        existed, and its finished stages and checkpoints."""
+        passages, the query keys without queries, a zero token weight), so a recipe that does not use them keeps
+        the keys it had before they existed, and its finished stages and checkpoints."""
         plain = self.to_dict()
         if not self.data.passages:
             for key in PASSAGE_KEYS:
+                plain["data"].pop(key)
+        if not self.data.queries:
+            for key in QUERY_KEYS:
                 plain["data"].pop(key)
         for spec in LOSSES:
             if not spec.keyed_when_off and not self.loss.weight(spec.name):

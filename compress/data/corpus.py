@@ -7,13 +7,14 @@ import hashlib
 import random
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from compress.config import DataConfig
 from compress.data.passages import build_passages
+from compress.data.queries import build_queries
 from compress.data.text import base_suffix, json_lines, numbered_lines
 from compress.errors import CompressError
 
@@ -23,12 +24,15 @@ POOL_CAP = 1_000_000  # sentences a passage pool holds at most (a seeded sample 
 @dataclass(frozen=True)
 class Corpus:
     """Training sentences and a held-back validation slice, disjoint; optional passages (several sentences joined,
-    ``compress.data.passages``) for training and held back, made of sentences outside both sentence slices."""
+    ``compress.data.passages``) and query-shaped texts (``compress.data.queries``) for training and held back, made
+    of sentences outside both sentence slices."""
 
     train: list[str]
     validation: list[str]
     passages: list[str] = field(default_factory=list)
     validation_passages: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    validation_queries: list[str] = field(default_factory=list)
 
     @property
     def all(self) -> list[str]:
@@ -46,6 +50,18 @@ class Corpus:
     def passage_fingerprint(self) -> str:
         return texts_fingerprint(self.all_passages)
 
+    @property
+    def all_queries(self) -> list[str]:
+        return self.queries + self.validation_queries
+
+    def query_fingerprint(self) -> str:
+        return texts_fingerprint(self.all_queries)
+
+    @property
+    def training_texts(self) -> list[str]:
+        """What the student trains on, in the order of the teacher's targets: sentences, queries, passages."""
+        return self.train + self.queries + self.passages
+
 
 def texts_fingerprint(texts: Sequence[str]) -> str:
     digest = hashlib.sha256()
@@ -62,6 +78,14 @@ class PassagePlan:
     validation: int = 0
     min_words: int = 40
     max_words: int = 180
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """How many query-shaped texts to build (training, held back)."""
+
+    count: int = 0
+    validation: int = 0
 
 
 def _from_delimited(path: Path, column: str, delimiter: str) -> Iterator[tuple[int, str]]:
@@ -144,20 +168,23 @@ def read_sentences(path: Path, column: str = "sentence") -> list[str]:
 
 
 def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None = None,
-                validation: int = 0, seed: int = 42, passages: PassagePlan | None = None) -> Corpus:
+                validation: int = 0, seed: int = 42, passages: PassagePlan | None = None,
+                queries: QueryPlan | None = None) -> Corpus:
     """Read the corpus, sample ``max_sentences`` with ``seed`` (kept in file order) and hold back a slice; build
-    ``passages`` from the sentences outside the sample (from the training slice when the sample is the whole file).
+    ``passages`` and ``queries`` from the sentences outside the sample (from the training slice when the sample is
+    the whole file).
 
     Two streaming passes: the first finds the unique sentences by hash (``unique_rows``), the second keeps only the
-    sampled ones (and the passages' pool), so memory grows with the sample, not the file."""
+    sampled ones (and the pool of the rest), so memory grows with the sample, not the file."""
     first = unique_rows(path, column)
     rng = random.Random(seed)
     keep, pool = first, first[:0]
+    extra = bool(passages and passages.count) or bool(queries and queries.count)
     if max_sentences is not None and len(first) > max_sentences:
         chosen = np.zeros(len(first), dtype=bool)
         chosen[sorted(rng.sample(range(len(first)), max_sentences))] = True
         keep = first[chosen]
-        if passages and passages.count:
+        if extra:
             pool = _passage_pool(first[~chosen], seed)
     del first
     sentences, rest = gather_rows(path, column, [keep, pool])
@@ -167,12 +194,16 @@ def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None 
     held = set(rng.sample(range(len(sentences)), validation))
     train = [s for i, s in enumerate(sentences) if i not in held]
     val = [s for i, s in enumerate(sentences) if i in held]
-    if not passages or not passages.count:
-        return Corpus(train=train, validation=val)
-    # a generator of its own: the sentence sample stays the same with or without passages
-    built = build_passages(rest or train, passages.count + passages.validation, passages.min_words,
-                           passages.max_words, random.Random(f"{seed}-passages"))
-    return Corpus(train, val, built[:passages.count], built[passages.count:])
+    corpus = Corpus(train=train, validation=val)
+    # generators of their own: the sentence sample stays the same with or without passages and queries
+    if passages and passages.count:
+        built = build_passages(rest or train, passages.count + passages.validation, passages.min_words,
+                               passages.max_words, random.Random(f"{seed}-passages"))
+        corpus = replace(corpus, passages=built[:passages.count], validation_passages=built[passages.count:])
+    if queries and queries.count:
+        made = build_queries(rest or train, queries.count + queries.validation, random.Random(f"{seed}-queries"))
+        corpus = replace(corpus, queries=made[:queries.count], validation_queries=made[queries.count:])
+    return corpus
 
 
 def _passage_pool(outside: np.ndarray, seed: int) -> np.ndarray:
@@ -184,7 +215,8 @@ def _passage_pool(outside: np.ndarray, seed: int) -> np.ndarray:
 
 
 def corpus_of(data: DataConfig) -> Corpus:
-    """The corpus the ``[data]`` section describes: the sentence sample, the held-back slice and the passages."""
+    """The corpus the ``[data]`` section describes: the sentence sample, the held-back slice, the passages and the
+    query-shaped texts."""
     plan = PassagePlan(data.passages, data.validation_passages, data.passage_words[0], data.passage_words[1])
     return load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed,
-                       plan if data.passages else None)
+                       plan if data.passages else None, QueryPlan(data.queries, data.validation_queries))

@@ -88,10 +88,11 @@ def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainD
     if data.val_sentences:
         emb = student.encode(data.val_sentences, convert_to_numpy=True, show_progress_bar=False)
         val = fidelity(emb, np.asarray(data.val_targets))
-    if data.val_passages and data.val_passage_targets is not None:
-        emb = student.encode(data.val_passages, convert_to_numpy=True, show_progress_bar=False)
-        val["passages"] = {"held_back": len(data.val_passages),
-                           **fidelity(emb, np.asarray(data.val_passage_targets))}
+    for name, texts, targets in (("passages", data.val_passages, data.val_passage_targets),
+                                 ("queries", data.val_queries, data.val_query_targets)):
+        if texts and targets is not None:
+            emb = student.encode(texts, convert_to_numpy=True, show_progress_bar=False)
+            val[name] = {"held_back": len(texts), **fidelity(emb, np.asarray(targets))}
     epochs = config.train.epochs
     return {
         "schema": "st-compress/distill_report/1",
@@ -104,7 +105,8 @@ def build_report(teacher: SentenceTransformer, built: BuiltStudent, data: TrainD
         "validation": {"held_back_sentences": len(data.val_sentences),
                        "targets": "teacher (PCA-reduced)" if built.pca is not None else "teacher", **val},
         "curves": _curves(outcome.log_history),
-        "training": {"sentences": len(data.sentences), "passages": config.data.passages, "epochs": epochs,
+        "training": {"sentences": len(data.sentences), "passages": config.data.passages,
+                     "queries": config.data.queries, "epochs": epochs,
                      "steps": outcome.steps, "seconds": outcome.seconds,
                      "sentences_per_second": (len(data.sentences) * epochs / outcome.seconds
                                               if outcome.seconds else None),

@@ -68,7 +68,8 @@ def distill(config: Config, out_dir: Path) -> DistillResult:
 
 def _work_dir(config: Config, corpus: Corpus, teacher: SentenceTransformer) -> Path:
     """The training checkpoints' folder: keyed by the settings, the texts and the teacher's cache key."""
-    fingerprint = corpus.fingerprint() + (corpus.passage_fingerprint() if corpus.all_passages else "")
+    fingerprint = corpus.fingerprint() + (corpus.passage_fingerprint() if corpus.all_passages else "") + \
+        (corpus.query_fingerprint() if corpus.all_queries else "")
     precision = resolve(config.teacher.precision, teacher.device.type)
     runtime = resolve_runtime(config.teacher.runtime, config.teacher.precision, teacher.device.type)
     teacher_digest = teacher_key(teacher, corpus.fingerprint(), precision, runtime=runtime).digest()
@@ -106,11 +107,12 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
         pca, normalize = built.pca, has_normalize(student)
         targets = targets.transformed(lambda a: pca.transform(a, normalize))
     targets = checked_tokens(targets, student, teacher, corpus.train)
-    prior = prior_embeddings(config, corpus.train + corpus.passages) if config.loss.weight("keep") > 0 else None
+    prior = prior_embeddings(config, corpus.training_texts) if config.loss.weight("keep") > 0 else None
     distill_loss, task_loss = build_losses(config.loss, student, teacher, built.teacher_layers, targets.tokens,
                                            0 if prior is None else prior.shape[1])
-    data = TrainData(corpus.train + corpus.passages, training_labels(targets, prior), corpus.validation,
-                     targets.validation, sts.dev, sts.train, corpus.validation_passages, targets.validation_passages)
+    data = TrainData(corpus.training_texts, training_labels(targets, prior), corpus.validation,
+                     targets.validation, sts.dev, sts.train, corpus.validation_passages, targets.validation_passages,
+                     corpus.validation_queries, targets.validation_queries)
     work_dir = _work_dir(config, corpus, teacher)
     hand_on(teacher, student)
     outcome = train_student(student, distill_loss, task_loss, data, config.train, work_dir)

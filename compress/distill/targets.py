@@ -28,18 +28,29 @@ ALIGN_MIN = 0.99  # share of them that must split identically
 
 @dataclass(frozen=True)
 class Targets:
-    """Training and held-back sentences, then passages; ``tokens``: the teacher's token states of the sentences
-    (training then held back, the order of ``Corpus.all``), when ``loss.tokens`` is on and the tokenizers align."""
+    """Training and held-back sentences, passages and queries; ``tokens``: the teacher's token states of the
+    sentences (training then held back, the order of ``Corpus.all``), when ``loss.tokens`` is on and the tokenizers
+    align."""
 
     train: np.ndarray
     validation: np.ndarray
     passages: np.ndarray
     validation_passages: np.ndarray
     tokens: TokenTargets | None = None
+    queries: np.ndarray | None = None
+    validation_queries: np.ndarray | None = None
 
     def transformed(self, transform: Callable[[np.ndarray], np.ndarray]) -> Targets:
+        def maybe(array: np.ndarray | None) -> np.ndarray | None:
+            return None if array is None else transform(array)
+
         return replace(self, train=transform(self.train), validation=transform(self.validation),
-                       passages=transform(self.passages), validation_passages=transform(self.validation_passages))
+                       passages=transform(self.passages), validation_passages=transform(self.validation_passages),
+                       queries=maybe(self.queries), validation_queries=maybe(self.validation_queries))
+
+    @property
+    def training_queries(self) -> np.ndarray:
+        return self.queries if self.queries is not None else self.train[:0]
 
 
 def _sentence_targets(teacher: SentenceTransformer, corpus: Corpus,
@@ -69,7 +80,7 @@ def frozen_embeddings(model: SentenceTransformer, texts: Sequence[str], fingerpr
 
 
 def teacher_targets(teacher: SentenceTransformer, corpus: Corpus, config: Config) -> Targets:
-    """The teacher's embeddings of sentences (at ``teacher.max_seq_length``) and of passages (at
+    """The teacher's embeddings of sentences and queries (at ``teacher.max_seq_length``) and of passages (at
     ``data.passage_max_tokens``), each through its own cache."""
     t = config.teacher
     sentences, tokens = _sentence_targets(teacher, corpus, config)
@@ -82,7 +93,11 @@ def teacher_targets(teacher: SentenceTransformer, corpus: Corpus, config: Config
                                          t.cache_dtype)
         finally:
             teacher.max_seq_length = previous
-    return Targets(sentences[:n_train], sentences[n_train:], passages[:n_passages], passages[n_passages:], tokens)
+    queries = (frozen_embeddings(teacher, corpus.all_queries, corpus.query_fingerprint(), config, t.cache_dtype,
+                                 "teacher embeddings of queries") if corpus.all_queries else sentences[:0])
+    n_queries = len(corpus.queries)
+    return Targets(sentences[:n_train], sentences[n_train:], passages[:n_passages], passages[n_passages:], tokens,
+                   queries[:n_queries], queries[n_queries:])
 
 
 def same_word_pieces(student: SentenceTransformer, teacher: SentenceTransformer, texts: Sequence[str]) -> float:
@@ -110,13 +125,14 @@ def checked_tokens(targets: Targets, student: SentenceTransformer, teacher: Sent
 
 
 def training_labels(targets: Targets, prior: np.ndarray | None = None) -> np.ndarray:
-    """One label row per training text (sentences, then passages): the target embedding, then ``prior`` (the
-    pretrained model's own embedding, ``loss.keep``), and with token targets a last column holding the row's index
-    in the token cache (-1 for passages, which have none)."""
-    labels = np.concatenate([targets.train, targets.passages]).astype(np.float32)
+    """One label row per training text (sentences, queries, then passages: ``Corpus.training_texts``): the target
+    embedding, then ``prior`` (the pretrained model's own embedding, ``loss.keep``), and with token targets a last
+    column holding the row's index in the token cache (-1 for queries and passages, which have none)."""
+    labels = np.concatenate([targets.train, targets.training_queries, targets.passages]).astype(np.float32)
     if prior is not None:
         labels = np.concatenate([labels, prior.astype(np.float32)], axis=1)
     if targets.tokens is None:
         return labels
-    rows = np.concatenate([np.arange(len(targets.train)), np.full(len(targets.passages), -1)]).astype(np.float32)
+    others = len(targets.training_queries) + len(targets.passages)
+    rows = np.concatenate([np.arange(len(targets.train)), np.full(others, -1)]).astype(np.float32)
     return np.concatenate([labels, rows[:, None]], axis=1)

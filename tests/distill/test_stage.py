@@ -156,3 +156,21 @@ def test_keep_loss_trains_a_pretrained_student_on_its_own_embeddings_beside_the_
     again = embed(config, corpus_of(config.data).train)
     np.testing.assert_array_equal(again, seen[0])
     assert "prior embeddings: reusing cache" in caplog.text
+
+
+def test_query_shaped_texts_train_beside_the_sentences_and_are_reported(tiny_config_toml: Path) -> None:
+    from compress.data import corpus_of
+
+    config = load_config(tiny_config_toml, ["data.max_sentences=150", "data.queries=30", "data.validation_queries=6",
+                                            "loss.cross=0.5"])
+    result = distill(config, Path(config.output.dir))
+    report = result.report
+    assert report["training"]["queries"] == 30 and report["training"]["sentences"] == 130 + 30
+    assert report["losses"] == {"mse": 1.0, "cross": 0.5}
+    queries = report["validation"]["queries"]
+    assert queries["held_back"] == 6 and -1 <= queries["cosine"] <= 1
+    corpus = corpus_of(config.data)
+    metas = [json.loads(p.read_text()) for p in Path(config.output.cache_dir).glob("teacher/*/meta.json")]
+    by_corpus = {m["key"]["corpus"]: m for m in metas}
+    assert by_corpus[corpus.query_fingerprint()]["shape"][0] == 36  # queries: a cache of their own
+    assert by_corpus[corpus.fingerprint()]["shape"][0] == 150  # the sentence cache a run without them uses

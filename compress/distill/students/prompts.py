@@ -37,10 +37,12 @@ def prompted(corpus: Corpus, prefixes: list[str]) -> Corpus:
         return [prefixes[(start + i) % len(prefixes)] + s for i, s in enumerate(sentences)]
 
     log.info("distilling with the teacher's prompts %s, one per sentence in turn", prefixes)
-    n_sentences = len(corpus.all)
+    n_sentences, n_passages = len(corpus.all), len(corpus.all_passages)
     return Corpus(apply(corpus.train, 0), apply(corpus.validation, len(corpus.train)),
                   apply(corpus.passages, n_sentences), apply(corpus.validation_passages,
-                                                             n_sentences + len(corpus.passages)))
+                                                             n_sentences + len(corpus.passages)),
+                  apply(corpus.queries, n_sentences + n_passages),
+                  apply(corpus.validation_queries, n_sentences + n_passages + len(corpus.queries)))
 
 
 def hand_on(teacher: SentenceTransformer, student: SentenceTransformer) -> None:

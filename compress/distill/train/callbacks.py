@@ -18,7 +18,7 @@ LOSS_STATE = "distill_loss_state.safetensors"
 
 
 class ScheduleCallback(TrainerCallback):
-    """Tells the similarity loss how far training has come (for its temperature schedule)."""
+    """Tells the similarity and cross losses how far training has come (for their temperature schedule)."""
 
     def __init__(self, loss: nn.Module) -> None:
         self.targets = [m for m in loss.modules() if isinstance(m, SimilarityKLLoss)]

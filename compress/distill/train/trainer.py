@@ -46,6 +46,8 @@ class TrainData:
     sts_train: StsPairs | None = None
     val_passages: list[str] | None = None  # held-back passages: reported (validation.passages), not for selection
     val_passage_targets: np.ndarray | None = None
+    val_queries: list[str] | None = None  # held-back query-shaped texts: reported (validation.queries)
+    val_query_targets: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

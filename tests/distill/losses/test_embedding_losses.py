@@ -8,6 +8,7 @@ from torch import nn
 
 from compress.distill.losses import CosineDistillLoss, MSEDistillLoss, SimilarityKLLoss
 from compress.distill.losses.batch import DistillBatch
+from compress.distill.losses.cross import CrossKLLoss
 
 
 def falls(loss: nn.Module, steps: int = 60) -> tuple[float, float]:
@@ -26,7 +27,8 @@ def falls(loss: nn.Module, steps: int = 60) -> tuple[float, float]:
     return values[0], values[-1]
 
 
-@pytest.mark.parametrize("loss", [MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(temperature=0.1)])
+@pytest.mark.parametrize("loss", [MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(temperature=0.1),
+                                  CrossKLLoss(temperature=0.1)])
 def test_loss_falls_on_a_toy_batch(loss: nn.Module) -> None:
     first, last = falls(loss)
     assert last < 0.3 * first
@@ -35,7 +37,7 @@ def test_loss_falls_on_a_toy_batch(loss: nn.Module) -> None:
 def test_losses_are_zero_when_student_equals_teacher() -> None:
     x = torch.randn(5, 4)
     batch = DistillBatch(student=x, teacher=x.clone(), attention_mask=torch.ones(5, 2))
-    for loss in (MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(0.05)):
+    for loss in (MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(0.05), CrossKLLoss(0.05)):
         assert float(loss(batch)) == pytest.approx(0.0, abs=1e-5)
 
 
@@ -74,3 +76,14 @@ def test_keep_loss_holds_the_pretrained_models_similarities_not_its_vectors() ->
     assert before.item() > 0.05 and student.grad is not None and student.grad.abs().sum() > 0
     with pytest.raises(ValueError, match=r"loss\.keep"):
         loss(DistillBatch(student=student, teacher=torch.randn(8, 6), attention_mask=None))
+
+
+def test_cross_scores_the_student_against_the_teachers_vectors_not_its_own() -> None:
+    torch.manual_seed(0)
+    teacher = torch.randn(6, 4)
+    rotation = torch.linalg.qr(torch.randn(4, 4))[0]
+    rotated = DistillBatch(student=teacher @ rotation, teacher=teacher, attention_mask=None)
+    assert float(SimilarityKLLoss(0.05)(rotated)) == pytest.approx(0.0, abs=1e-4)  # same similarities, another space
+    assert float(CrossKLLoss(0.05)(rotated)) > 0.01  # its queries would not find the teacher's documents
+    scaled = DistillBatch(student=5 * teacher, teacher=teacher, attention_mask=None)
+    assert float(CrossKLLoss(0.05)(scaled)) == pytest.approx(0.0, abs=1e-5)  # cosine: scale-free
