@@ -8,6 +8,7 @@ from compress.config.parse import apply_overrides, build_config, parse_override,
 from compress.config.schema import (
     DEFAULT_DATA,
     PASSAGE_KEYS,
+    QUERY_KEYS,
     AttentionMode,
     BenchConfig,
     CacheDtype,
@@ -33,8 +34,8 @@ from compress.config.schema import (
     loss_config,
 )
 
-__all__ = ["DEFAULT_DATA", "LOSSES", "LOSS_WEIGHTS", "PASSAGE_KEYS", "AttentionMode", "BenchConfig", "CacheDtype",
-           "Calibration", "Config", "DataConfig", "ExportConfig", "FloatWeights", "LossConfig", "LossSpec",
+__all__ = ["DEFAULT_DATA", "LOSSES", "LOSS_WEIGHTS", "PASSAGE_KEYS", "QUERY_KEYS", "AttentionMode", "BenchConfig",
+           "CacheDtype", "Calibration", "Config", "DataConfig", "ExportConfig", "FloatWeights", "LossConfig", "LossSpec",
            "MatchKind", "OpenVinoMode", "OutputConfig", "Precision", "ProfileConfig", "SearchKind", "SelectBy",
            "StudentConfig", "StudentKind", "Target", "TeacherConfig", "TeacherRuntime", "TrainConfig",
            "apply_overrides", "build_config", "load_config", "loss_config", "parse_override", "read_toml",

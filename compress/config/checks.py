@@ -42,6 +42,7 @@ def _range_checks(config: Config) -> list[tuple[bool, str, str]]:
         (t.max_seq_length is None or t.max_seq_length >= 1, "teacher.max_seq_length", "must be >= 1 or none"),
         (st.num_layers >= 1, "student.num_layers", "must be >= 1"),
         (st.static_dims >= 2, "student.static_dims", "must be >= 2"),
+        (st.ffn_size is None or st.ffn_size >= 1, "student.ffn_size", "must be >= 1 or none"),
         (d.validation_sentences >= 0, "data.validation_sentences", "must be >= 0"),
         (d.max_sentences is None or d.max_sentences >= 2, "data.max_sentences", "must be >= 2 or none"),
         (d.passages >= 0, "data.passages", "must be >= 0 (0: sentences only)"),
@@ -107,6 +108,9 @@ def _validate_passages(config: Config) -> None:
     if data.validation_passages and not data.passages:
         raise ConfigError("config key 'data.validation_passages' needs data.passages > 0",
                           "set data.passages, or validation_passages = 0")
+    if config.student.ffn_size and config.student.kind is not StudentKind.PRUNED:
+        raise ConfigError("config key 'student.ffn_size' prunes a pruned teacher's feed-forward neurons",
+                          "set student.kind = \"pruned\", or student.ffn_size = none")
     if data.validation_queries and not data.queries:
         raise ConfigError("config key 'data.validation_queries' needs data.queries > 0",
                           "set data.queries, or validation_queries = 0")

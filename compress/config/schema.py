@@ -76,6 +76,9 @@ class StudentConfig:
     kind: StudentKind = StudentKind.PRUNED
     num_layers: int = 4  # pruned: teacher layers kept, spread evenly
     keep_layers: list[int] | None = None  # pruned: teacher layers; pretrained: the model's layers (default all)
+    # pruned: feed-forward neurons each block keeps (of the teacher's), the most active on training sentences
+    # (compress.distill.students.pruned.prune_ffn); none: all
+    ffn_size: int | None = None
     model: str = "all-MiniLM-L6-v2"
     match: MatchKind = MatchKind.PROJECTION
     static_dims: int = 256  # static: PCA dimensions of the token vectors
@@ -245,6 +248,8 @@ class Config:
                 plain["loss"].pop(spec.name)
         if self.train.budget_minutes is None:
             plain["train"].pop("budget_minutes")
+        if self.student.ffn_size is None:
+            plain["student"].pop("ffn_size")
         if self.teacher.cache_dtype is CacheDtype.FLOAT32:
             plain["teacher"].pop("cache_dtype")
         plain["teacher"].pop("runtime")  # the resolved runtime is in the keys instead (distill.teacher_runtime)

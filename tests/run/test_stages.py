@@ -87,3 +87,10 @@ def test_one_run_per_cache(tmp_path: Path) -> None:
     store = StageStore(tmp_path / "stages")
     with store.locked(), pytest.raises(CompressError, match="another compress run"), StageStore(store.root).locked():
         pass
+
+
+def test_queries_cross_and_ffn_size_are_keyed_only_when_on(tiny_config_toml: Path) -> None:
+    base = keys_with(tiny_config_toml)
+    assert keys_with(tiny_config_toml, "data.queries=0", "loss.cross=0", "student.ffn_size=none") == base
+    for override in ("data.queries=10", "loss.cross=0.5", "student.ffn_size=16"):
+        assert keys_with(tiny_config_toml, override)[0] != base[0], override

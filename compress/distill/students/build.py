@@ -11,7 +11,7 @@ import numpy as np
 from compress.config import MatchKind, StudentConfig, StudentKind
 from compress.distill.students.pca import Pca
 from compress.distill.students.pretrained import add_projection
-from compress.distill.students.pruned import evenly_spread, find_layer_list, prune_layers
+from compress.distill.students.pruned import evenly_spread, find_layer_list, prune_ffn, prune_layers
 from compress.distill.students.static import static_from_teacher
 from compress.models import backbone, has_normalize, load_sentence_transformer
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FIT_SAMPLE = 4096
+FFN_SAMPLE = 256  # training sentences whose activations rank the feed-forward neurons (student.ffn_size)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,12 @@ def build_student(config: StudentConfig, teacher: SentenceTransformer, sentences
         total = len(find_layer_list(backbone(teacher)))
         keep = list(config.keep_layers) if config.keep_layers else evenly_spread(total, config.num_layers)
         log.info("pruned student: keeping teacher layers %s of %d", keep, total)
-        return BuiltStudent(prune_layers(teacher, keep), None, f"pruned teacher, layers {keep}", keep)
+        student, description = prune_layers(teacher, keep), f"pruned teacher, layers {keep}"
+        if config.ffn_size:
+            log.info("pruned student: keeping %d feed-forward neurons per block", config.ffn_size)
+            student = prune_ffn(student, sentences[:FFN_SAMPLE], config.ffn_size)
+            description += f", {config.ffn_size} feed-forward neurons per block"
+        return BuiltStudent(student, None, description, keep)
     if config.kind is StudentKind.STATIC:
         student, name = static_from_teacher(teacher, config.static_dims), "model2vec static"
         return _match(student, name, config, teacher, sentences, targets)
