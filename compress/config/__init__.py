@@ -36,7 +36,7 @@ from compress.config.schema import (
 
 __all__ = ["DEFAULT_DATA", "LOSSES", "LOSS_WEIGHTS", "PASSAGE_KEYS", "QUERY_KEYS", "AttentionMode", "BenchConfig",
            "CacheDtype", "Calibration", "Config", "DataConfig", "ExportConfig", "FloatWeights", "LossConfig",
-           "LossSpec", "MatchKind", "OpenVinoMode", "OutputConfig", "Precision", "ProfileConfig", "SearchKind", "SelectBy",
-           "StudentConfig", "StudentKind", "Target", "TeacherConfig", "TeacherRuntime", "TrainConfig",
+           "LossSpec", "MatchKind", "OpenVinoMode", "OutputConfig", "Precision", "ProfileConfig", "SearchKind",
+           "SelectBy", "StudentConfig", "StudentKind", "Target", "TeacherConfig", "TeacherRuntime", "TrainConfig",
            "apply_overrides", "build_config", "load_config", "loss_config", "parse_override", "read_toml",
            "recipe_table"]
