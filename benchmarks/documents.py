@@ -78,13 +78,18 @@ VARIANTS: dict[str, list[str]] = {
 # The index-compatible student's tries (``--name student_tries``): 10k sentences x 2 epochs, one change at a time
 TEN_K = ["data.max_sentences=10000", "train.epochs=2"]
 QUERIES = ["data.queries=10000", "data.validation_queries=500"]
+PRUNED_2 = ["student.kind='pruned'", "student.num_layers=2", "student.keep_layers=none", "student.ffn_size=768"]
 VARIANTS |= {
     "10k: cosine": [*TEN_K, "loss.mse=0", "loss.cosine=1.0"],
     "10k: cross": [*TEN_K, "loss.cross=1.0"],
     "10k: queries": [*TEN_K, *QUERIES],
     "10k: queries + cross": [*TEN_K, *QUERIES, "loss.cross=1.0"],
     "10k: queries + keep 0.1": [*TEN_K, *QUERIES, "loss.keep=0.1"],
-    "10k: pruned 4 of 12": [*TEN_K, "student.kind='pruned'", "student.num_layers=4"],
+    # the teacher cut to 2 of its 12 blocks (0 and 11) with 768 of 3,072 feed-forward neurons each: about the
+    # default student's multiply-adds per token, and a residual stream that is the teacher's own
+    "10k: pruned 2, ffn 768": [*TEN_K, *PRUNED_2],
+    "10k: pruned 2, ffn 768 + queries": [*TEN_K, *PRUNED_2, *QUERIES],
+    "10k: pruned 4 of 12": [*TEN_K, "student.kind='pruned'", "student.num_layers=4", "student.keep_layers=none"],
 }
 EVAL_QUERIES = 500  # query-shaped texts made from each variant's held-back sentences (never trained on)
 
