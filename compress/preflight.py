@@ -60,7 +60,7 @@ def check_input_file(path: str | None, key: str) -> None:
 def check_data_files(config: Config) -> None:
     data = config.data
     check_input_file(data.corpus, "data.corpus")
-    for key in ("sts_dev", "sts_test"):
+    for key in ("sts_dev", "sts_test", "queries_file", "documents_file"):
         check_input_file(getattr(data, key), f"data.{key}")
     if config.loss.weight("task") > 0:
         check_input_file(data.sts_train, "data.sts_train")

@@ -7,6 +7,7 @@ from compress.config.losses import LOSS_WEIGHTS, LOSSES, LossSpec
 from compress.config.parse import apply_overrides, build_config, parse_override, read_toml
 from compress.config.schema import (
     DEFAULT_DATA,
+    OWN_TEXT_KEYS,
     PASSAGE_KEYS,
     QUERY_KEYS,
     AttentionMode,
@@ -34,9 +35,9 @@ from compress.config.schema import (
     loss_config,
 )
 
-__all__ = ["DEFAULT_DATA", "LOSSES", "LOSS_WEIGHTS", "PASSAGE_KEYS", "QUERY_KEYS", "AttentionMode", "BenchConfig",
-           "CacheDtype", "Calibration", "Config", "DataConfig", "ExportConfig", "FloatWeights", "LossConfig",
-           "LossSpec", "MatchKind", "OpenVinoMode", "OutputConfig", "Precision", "ProfileConfig", "SearchKind",
-           "SelectBy", "StudentConfig", "StudentKind", "Target", "TeacherConfig", "TeacherRuntime", "TrainConfig",
-           "apply_overrides", "build_config", "load_config", "loss_config", "parse_override", "read_toml",
-           "recipe_table"]
+__all__ = ["DEFAULT_DATA", "LOSSES", "LOSS_WEIGHTS", "OWN_TEXT_KEYS", "PASSAGE_KEYS", "QUERY_KEYS", "AttentionMode",
+           "BenchConfig", "CacheDtype", "Calibration", "Config", "DataConfig", "ExportConfig", "FloatWeights",
+           "LossConfig", "LossSpec", "MatchKind", "OpenVinoMode", "OutputConfig", "Precision", "ProfileConfig",
+           "SearchKind", "SelectBy", "StudentConfig", "StudentKind", "Target", "TeacherConfig", "TeacherRuntime",
+           "TrainConfig", "apply_overrides", "build_config", "load_config", "loss_config", "parse_override",
+           "read_toml", "recipe_table"]

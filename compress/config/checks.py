@@ -111,10 +111,10 @@ def _validate_passages(config: Config) -> None:
     if config.student.ffn_size and config.student.kind is not StudentKind.PRUNED:
         raise ConfigError("config key 'student.ffn_size' prunes a pruned teacher's feed-forward neurons",
                           "set student.kind = \"pruned\", or student.ffn_size = none")
-    if data.validation_queries and not data.queries:
-        raise ConfigError("config key 'data.validation_queries' needs data.queries > 0",
+    if data.validation_queries and not data.queries and not data.queries_file:
+        raise ConfigError("config key 'data.validation_queries' needs data.queries > 0 or data.queries_file",
                           "set data.queries, or validation_queries = 0")
-    if data.passages and config.student.kind is StudentKind.STATIC:
+    if (data.passages or data.documents_file) and config.student.kind is StudentKind.STATIC:
         raise ConfigError("config key 'data.passages' is for transformer students: a static student averages token "
                           "vectors and has no length to learn", "set data.passages = 0 for student.kind = \"static\"")
 

@@ -65,10 +65,16 @@ class DataConfig:
     # crops, keywords, questions), embedded by the teacher like sentences; validation_queries of them held back
     queries: int = 0
     validation_queries: int = 0
+    # your own texts by kind, beside the corpus: a file of queries (all train, beside the made ones; validation_queries
+    # are held back from them when none are made) and a file of documents (each split into passages of up to
+    # passage_words[1] words, beside data.passages); .txt a text a line, .csv/.tsv/.jsonl their "text" column
+    queries_file: str | None = None
+    documents_file: str | None = None
 
 
 PASSAGE_KEYS = ("passages", "validation_passages", "passage_words", "passage_max_tokens")
 QUERY_KEYS = ("queries", "validation_queries")
+OWN_TEXT_KEYS = ("queries_file", "documents_file")  # in the stage keys by their bytes, when set
 
 
 @dataclass(frozen=True)
@@ -240,8 +246,11 @@ class Config:
         if not self.data.passages:
             for key in PASSAGE_KEYS:
                 plain["data"].pop(key)
-        if not self.data.queries:
+        if not self.data.queries and not self.data.queries_file:
             for key in QUERY_KEYS:
+                plain["data"].pop(key)
+        for key in OWN_TEXT_KEYS:
+            if getattr(self.data, key) is None:
                 plain["data"].pop(key)
         for spec in LOSSES:
             if not spec.keyed_when_off and not self.loss.weight(spec.name):

@@ -18,6 +18,7 @@ from compress.data.queries import build_queries
 from compress.data.text import base_suffix, json_lines, numbered_lines
 from compress.errors import CompressError
 
+OWN_TEXT_COLUMN = "text"  # the column (CSV/TSV) or field (JSONL) of data.queries_file and data.documents_file
 POOL_CAP = 1_000_000  # sentences a passage pool holds at most (a seeded sample of the rest beyond it)
 
 
@@ -218,5 +219,30 @@ def corpus_of(data: DataConfig) -> Corpus:
     """The corpus the ``[data]`` section describes: the sentence sample, the held-back slice, the passages and the
     query-shaped texts."""
     plan = PassagePlan(data.passages, data.validation_passages, data.passage_words[0], data.passage_words[1])
-    return load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed,
-                       plan if data.passages else None, QueryPlan(data.queries, data.validation_queries))
+    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed,
+                         plan if data.passages else None, QueryPlan(data.queries, data.validation_queries))
+    if data.queries_file:
+        own = read_sentences(Path(data.queries_file), OWN_TEXT_COLUMN)
+        held = 0 if data.queries else min(data.validation_queries, len(own) - 1)
+        corpus = replace(corpus, queries=own[:len(own) - held] + corpus.queries,
+                         validation_queries=own[len(own) - held:] + corpus.validation_queries)
+    if data.documents_file:
+        pieces = split_documents(read_sentences(Path(data.documents_file), OWN_TEXT_COLUMN), data.passage_words[1])
+        corpus = replace(corpus, passages=corpus.passages + pieces)
+    return corpus
+
+
+def split_documents(documents: Sequence[str], max_words: int) -> list[str]:
+    """Each document as passages of up to ``max_words`` words, cut at the last sentence end inside each window
+    when there is one (else at ``max_words``)."""
+    passages: list[str] = []
+    for document in documents:
+        words = document.split()
+        while words:
+            window = words[:max_words]
+            if len(words) > max_words:
+                ends = [i for i, w in enumerate(window[:-1]) if w.endswith((".", "?", "!"))]
+                window = window[:ends[-1] + 1] if ends and ends[-1] >= max_words // 2 else window
+            passages.append(" ".join(window))
+            words = words[len(window):]
+    return passages

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compress.config import PASSAGE_KEYS, QUERY_KEYS, Config, TeacherRuntime
+from compress.config import OWN_TEXT_KEYS, PASSAGE_KEYS, QUERY_KEYS, Config, TeacherRuntime
 from compress.distill.teacher_runtime import config_runtime
 from compress.gates import BENCH_GATE_KEYS
 from compress.io import digest
@@ -86,7 +86,8 @@ def stage_keys(config: Config) -> StageKeys:
     data = c["data"]
     sample = {"corpus": file_sha(data["corpus"], "data.corpus"),
               **{k: data[k] for k in ("column", "max_sentences", "validation_sentences", "seed")},
-              **{k: data[k] for k in (*PASSAGE_KEYS, *QUERY_KEYS) if k in data}}
+              **{k: data[k] for k in (*PASSAGE_KEYS, *QUERY_KEYS) if k in data},
+              **{k: file_sha(data[k], f"data.{k}") for k in OWN_TEXT_KEYS if data.get(k)}}
     sts = {name: file_sha(data[name], f"data.{name}") for name in ("sts_dev", "sts_test")}
     sts_train = file_sha(data["sts_train"], "data.sts_train") if config.loss.weight("task") > 0 else None
     runtime = config_runtime(config)  # PyTorch, the original runtime, is left out: its keys stay as they were

@@ -69,3 +69,34 @@ def test_corpus_of_follows_the_data_section(tiny_config_toml: Path) -> None:
 def test_bad_query_settings_name_the_key(tiny_config_toml: Path, override: str, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_config(tiny_config_toml, [override])
+
+
+def test_own_queries_and_documents_train_beside_the_corpus(tiny_config_toml: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "queries.txt"
+    queries.write_text("how do compilers work\nbest pizza near me\nhow do compilers work\nwhy is the sky blue\n")
+    documents = tmp_path / "docs.jsonl"
+    long = " ".join(f"Sentence {i} ends here." for i in range(30))  # 120 words
+    documents.write_text(f'{{"text": "{long}"}}\n{{"text": "A short document."}}\n')
+    config = load_config(tiny_config_toml, [f"data.queries_file='{queries}'", "data.validation_queries=1",
+                                            f"data.documents_file='{documents}'", "data.passage_words=[10, 50]"])
+    corpus = corpus_of(config.data)
+    assert corpus.queries == ["how do compilers work", "best pizza near me"]  # deduplicated; the last held back
+    assert corpus.validation_queries == ["why is the sky blue"]
+    assert corpus.passages[-1] == "A short document." and len(corpus.passages) == 4  # 120 words: 3 of <= 50
+    assert all(len(p.split()) <= 50 and p.endswith(".") for p in corpus.passages)
+    assert " ".join(corpus.passages[:3]) == long  # cut at sentence ends, nothing lost
+    made = corpus_of(load_config(tiny_config_toml, [f"data.queries_file='{queries}'", "data.queries=5",
+                                                    "data.max_sentences=100"]).data)
+    assert made.queries[:3] == ["how do compilers work", "best pizza near me", "why is the sky blue"]
+    assert len(made.queries) == 3 + 5  # with made queries, all of the file's train
+
+
+def test_own_text_files_are_checked_before_any_work(tiny_config_toml: Path, tmp_path: Path) -> None:
+    from compress.preflight import check_data_files
+
+    for key in ("queries_file", "documents_file"):
+        config = load_config(tiny_config_toml, [f"data.{key}='{tmp_path / 'missing.txt'}'"])
+        with pytest.raises(ConfigError, match=rf"data\.{key}.*does not exist"):
+            check_data_files(config)
+    with pytest.raises(ConfigError, match="static"):
+        load_config(tiny_config_toml, ["student.kind='static'", f"data.documents_file='{tmp_path}'"])

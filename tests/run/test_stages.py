@@ -94,3 +94,13 @@ def test_queries_cross_and_ffn_size_are_keyed_only_when_on(tiny_config_toml: Pat
     assert keys_with(tiny_config_toml, "data.queries=0", "loss.cross=0", "student.ffn_size=none") == base
     for override in ("data.queries=10", "loss.cross=0.5", "student.ffn_size=16"):
         assert keys_with(tiny_config_toml, override)[0] != base[0], override
+
+
+def test_own_text_files_are_keyed_by_their_bytes(tiny_config_toml: Path, tmp_path: Path) -> None:
+    own = tmp_path / "queries.txt"
+    own.write_text("how do compilers work\n")
+    base = keys_with(tiny_config_toml)
+    first = keys_with(tiny_config_toml, f"data.queries_file='{own}'")
+    assert first[0] != base[0]
+    own.write_text("how do compilers work\nwhy is the sky blue\n")
+    assert keys_with(tiny_config_toml, f"data.queries_file='{own}'")[0] != first[0]
