@@ -114,12 +114,14 @@ def run_browser(art: Path, spec: dict[str, Any], folder: Path, timeout: float) -
 
 
 def _collect(site: Site, folder: Path, count: int, finished: bool, timeout: float) -> JsRun:
-    if (site.missing and not finished) or "error.json" in site.results:
+    # a missing file stops the wait at once (the page is closed before it can post its error): a failure whatever
+    # else arrived in time
+    if site.missing or "error.json" in site.results:
         error = json.loads(site.results.get("error.json", b"{}") or b"{}").get("error", "")
         missing = f"; not found: {', '.join(site.missing)}" if site.missing else ""
         raise PageFailed(f"the browser page failed: {error.splitlines()[0] if error else 'no result'}{missing}",
                          f"install the page's files with: {SETUP[Runtime.BROWSER]}")
-    if not finished:
+    if not finished or "meta.json" not in site.results:
         raise PageFailed(f"the browser page posted no result within {timeout:.0f} s",
                          f"check that Chromium starts headless, then re-run; set it up with: {SETUP[Runtime.BROWSER]}")
     meta = json.loads(site.results["meta.json"])
