@@ -24,6 +24,7 @@ class SelectBy(StrEnum):
     COSINE = "cosine"
     MSE = "mse"
     STS_DEV = "sts_dev_spearman"
+    QUERY_COSINE = "query_cosine"  # on the held-back query-shaped texts (data.validation_queries)
 
 
 class Precision(StrEnum):

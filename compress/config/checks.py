@@ -14,6 +14,7 @@ from compress.config.schema import (
     ExportConfig,
     OpenVinoMode,
     Precision,
+    SelectBy,
     StudentKind,
     Target,
     TeacherRuntime,
@@ -111,6 +112,9 @@ def _validate_passages(config: Config) -> None:
     if config.student.ffn_size and config.student.kind is not StudentKind.PRUNED:
         raise ConfigError("config key 'student.ffn_size' prunes a pruned teacher's feed-forward neurons",
                           "set student.kind = \"pruned\", or student.ffn_size = none")
+    if config.train.select_by is SelectBy.QUERY_COSINE and not data.validation_queries:
+        raise ConfigError("config key 'train.select_by' = \"query_cosine\" needs held-back queries",
+                          "set data.validation_queries (with data.queries or data.queries_file), or another select_by")
     if data.validation_queries and not data.queries and not data.queries_file:
         raise ConfigError("config key 'data.validation_queries' needs data.queries > 0 or data.queries_file",
                           "set data.queries, or validation_queries = 0")

@@ -174,3 +174,15 @@ def test_query_shaped_texts_train_beside_the_sentences_and_are_reported(tiny_con
     by_corpus = {m["key"]["corpus"]: m for m in metas}
     assert by_corpus[corpus.query_fingerprint()]["shape"][0] == 36  # queries: a cache of their own
     assert by_corpus[corpus.fingerprint()]["shape"][0] == 150  # the sentence cache a run without them uses
+
+
+def test_checkpoints_can_be_chosen_by_held_back_query_cosine(tiny_config_toml: Path) -> None:
+    from compress.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train\.select_by"):
+        load_config(tiny_config_toml, ["train.select_by='query_cosine'"])  # no held-back queries
+    config = load_config(tiny_config_toml, ["data.max_sentences=150", "data.queries=20", "data.validation_queries=6",
+                                            "train.select_by='query_cosine'", "train.eval_steps=2"])
+    report = distill(config, Path(config.output.dir)).report
+    assert report["training"]["best_metric"] == pytest.approx(max(
+        p["eval_distill_query_cosine"] for p in report["curves"]["validation"]), abs=1e-6)

@@ -1,4 +1,5 @@
-"""Validation while training: fidelity to the teacher on held-back sentences, and STS dev Spearman."""
+"""Validation while training: fidelity to the teacher on held-back sentences (and query-shaped texts), and STS dev
+Spearman."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
 
 class DistillEvaluator(SentenceEvaluator):
     def __init__(self, sentences: list[str], targets: np.ndarray, sts_dev: StsPairs | None,
-                 primary: str = "cosine", batch_size: int = 64, name: str = "distill") -> None:
+                 primary: str = "cosine", batch_size: int = 64, name: str = "distill",
+                 queries: tuple[list[str], np.ndarray] | None = None) -> None:
+        """``queries``: held-back query-shaped texts and their targets (``query_cosine``)."""
         super().__init__()
+        self.queries = queries
         self.sentences = sentences
         self.targets = np.asarray(targets)
         self.sts_dev = sts_dev
@@ -34,6 +38,10 @@ class DistillEvaluator(SentenceEvaluator):
                                show_progress_bar=False)
             found = fidelity(emb, self.targets)
             metrics["mse"], metrics["cosine"] = found["mse"], found["cosine"]
+        if self.queries is not None and self.queries[0]:
+            emb = model.encode(self.queries[0], batch_size=self.batch_size, convert_to_numpy=True,
+                               show_progress_bar=False)
+            metrics["query_cosine"] = fidelity(emb, np.asarray(self.queries[1]))["cosine"]
         if self.sts_dev is not None:
             metrics["sts_dev_spearman"] = sts_spearman(model, self.sts_dev, self.batch_size)
         metrics = self.prefix_name_to_metrics(metrics, self.name)

@@ -134,8 +134,10 @@ def train_student(student: SentenceTransformer, distill: DistillLoss | None, tas
     checkpoints = work_dir / "checkpoints"
     checkpoints.mkdir(parents=True, exist_ok=True)
     train_dataset, loss = _datasets(data, distill, task)
+    queries = (data.val_queries, data.val_query_targets) \
+        if data.val_queries and data.val_query_targets is not None else None
     evaluator = DistillEvaluator(data.val_sentences, data.val_targets, data.sts_dev,
-                                 primary=config.select_by.value, batch_size=config.batch_size)
+                                 primary=config.select_by.value, batch_size=config.batch_size, queries=queries)
     callbacks: list[Any] = [EvaluateAtEndCallback(), *(extra_callbacks or [])]
     if progress_logged():
         callbacks.append(ProgressLogCallback())
