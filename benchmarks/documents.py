@@ -219,10 +219,22 @@ def _num(value: Any, digits: int = 2) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def _preamble(title: str, doc: dict[str, Any]) -> list[str]:
+    return [f"# {title}", "", "Commands (each adds or replaces its rows):", "",
+            *[f"    {c}" for c in doc["commands"]], "", machine_line(doc["machine"]), ""]
+
+
+def _closing(doc: dict[str, Any], rows: str) -> list[str]:
+    """The teacher's nDCG@10 and each row's overrides."""
+    first = doc["results"][0]["retrieval"] if doc["results"] else {}
+    lines = ["", "Teacher nDCG@10: " + ", ".join(f"{s} {first[s]['teacher_ndcg@10']:.2f}" for s in SETS) + "."] \
+        if first else []
+    return [*lines, "", f"Overrides per {rows}: " + "; ".join(
+        f"{r['variant']}: {' '.join(r['overrides']) or '(the default recipe)'}" for r in doc["results"]) + "."]
+
+
 def markdown(doc: dict[str, Any]) -> str:
-    lines = ["# Documents: distillation recipes on longer inputs and retrieval", "",
-             "Commands (each adds or replaces its rows):", "", *[f"    {c}" for c in doc["commands"]], "",
-             machine_line(doc["machine"]), "",
+    lines = [*_preamble("Documents: distillation recipes on longer inputs and retrieval", doc),
              "PyTorch students (fp32). STS-B dev x100; cosines to the teacher on 1,000 held-back corpus sentences and "
              "on held-back passages (corpus sentences joined, 40-180 words); nDCG@10 x100 on the shared retrieval "
              "sets as % of the teacher's (alone: the student's queries and documents; index: its queries against the "
@@ -241,23 +253,16 @@ def markdown(doc: dict[str, Any]) -> str:
                      f"{_num(r['heldback_cosine'], 4)} | {_num(r['passage_cosine'], 4)} | {sets} | "
                      f"{_num(r['mean_retention'], 1)} | {_num(r['mean_index_retention'], 1)} | "
                      f"{_num((r['teacher_seconds'] or 0) / 60, 1)} | {_num(r['train_seconds'] / 60, 1)} |")
-    first = doc["results"][0]["retrieval"] if doc["results"] else {}
-    if first:
-        lines += ["", "Teacher nDCG@10: " + ", ".join(f"{s} {first[s]['teacher_ndcg@10']:.2f}" for s in SETS) + "."]
     for artifact, files in doc.get("int8", {}).items():
         lines += ["", f"int8 files of `{artifact}`, mean cosine to its fp32 ONNX file (held-back sentences / "
                       "passages): " + "; ".join(f"`{f}` {v['sentences']['cosine']:.4f} / {v['passages']['cosine']:.4f}"
                                                 for f, v in files.items()) + "."]
-    lines += ["", "Overrides per variant: " + "; ".join(
-        f"{r['variant']}: {' '.join(r['overrides']) or '(the default recipe)'}" for r in doc["results"]) + "."]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_closing(doc, "variant")]) + "\n"
 
 
 def tries_markdown(doc: dict[str, Any]) -> str:
     """The tries table of the index-compatible student: one row per try, the index metric first."""
-    lines = ["# Tries: a student whose queries search the teacher's index", "",
-             "Commands (each adds or replaces its rows):", "", *[f"    {c}" for c in doc["commands"]], "",
-             machine_line(doc["machine"]), "",
+    lines = [*_preamble("Tries: a student whose queries search the teacher's index", doc),
              "Each try is the package's distill stage (`compress.distill.stage.distill`) on the default recipe with "
              "the overrides listed, on 10,000 sampled corpus sentences x 2 epochs unless it says otherwise; the "
              "same 1,000 held-back sentences for every 10k row. PyTorch students (fp32). nDCG@10 as % of the "
@@ -279,12 +284,7 @@ def tries_markdown(doc: dict[str, Any]) -> str:
                      f"{_num((r['teacher_seconds'] or 0) / 60, 1)} | {_num(r['train_seconds'] / 60, 1)} |")
     if doc.get("running"):
         lines += ["", f"Still running: {doc['running']}."]
-    first = doc["results"][0]["retrieval"] if doc["results"] else {}
-    if first:
-        lines += ["", "Teacher nDCG@10: " + ", ".join(f"{s} {first[s]['teacher_ndcg@10']:.2f}" for s in SETS) + "."]
-    lines += ["", "Overrides per try: " + "; ".join(
-        f"{r['variant']}: {' '.join(r['overrides']) or '(the default recipe)'}" for r in doc["results"]) + "."]
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_closing(doc, "try")]) + "\n"
 
 
 MARKDOWN = {"documents": markdown, "student_tries": tries_markdown}
