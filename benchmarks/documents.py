@@ -89,6 +89,8 @@ VARIANTS |= {
     # default student's multiply-adds per token, and a residual stream that is the teacher's own
     "10k: pruned 2, ffn 768": [*TEN_K, *PRUNED_2],
     "10k: pruned 2, ffn 768 + queries": [*TEN_K, *PRUNED_2, *QUERIES],
+    "10k: pruned 2, ffn 768 + queries, 4 epochs": [*TEN_K, *PRUNED_2, *QUERIES, "train.epochs=4"],
+    "10k: pruned 2, ffn 768 + queries, lr 3e-4": [*TEN_K, *PRUNED_2, *QUERIES, "train.learning_rate=3e-4"],
     "10k: pruned 4 of 12": [*TEN_K, "student.kind='pruned'", "student.num_layers=4", "student.keep_layers=none"],
 }
 EVAL_QUERIES = 500  # query-shaped texts made from each variant's held-back sentences (never trained on)
