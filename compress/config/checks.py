@@ -119,8 +119,10 @@ def _validate_passages(config: Config) -> None:
         raise ConfigError("config key 'data.validation_queries' needs data.queries > 0 or data.queries_file",
                           "set data.queries, or validation_queries = 0")
     if (data.passages or data.documents_file) and config.student.kind is StudentKind.STATIC:
-        raise ConfigError("config key 'data.passages' is for transformer students: a static student averages token "
-                          "vectors and has no length to learn", "set data.passages = 0 for student.kind = \"static\"")
+        key = "passages" if data.passages else "documents_file"
+        raise ConfigError(f"config key 'data.{key}' is for transformer students: a static student averages token "
+                          "vectors and has no length to learn",
+                          f"set data.{key} = {0 if data.passages else 'none'} for student.kind = \"static\"")
 
 
 def _validate_openvino(export: ExportConfig) -> None:

@@ -243,7 +243,7 @@ class Config:
         passages, the query keys without queries, a zero token weight), so a recipe that does not use them keeps
         the keys it had before they existed, and its finished stages and checkpoints."""
         plain = self.to_dict()
-        if not self.data.passages:
+        if not self.data.passages and not self.data.documents_file:  # documents are split into passages too
             for key in PASSAGE_KEYS:
                 plain["data"].pop(key)
         if not self.data.queries and not self.data.queries_file:

@@ -98,5 +98,5 @@ def test_own_text_files_are_checked_before_any_work(tiny_config_toml: Path, tmp_
         config = load_config(tiny_config_toml, [f"data.{key}='{tmp_path / 'missing.txt'}'"])
         with pytest.raises(ConfigError, match=rf"data\.{key}.*does not exist"):
             check_data_files(config)
-    with pytest.raises(ConfigError, match="static"):
+    with pytest.raises(ConfigError, match=r"data\.documents_file.*static"):
         load_config(tiny_config_toml, ["student.kind='static'", f"data.documents_file='{tmp_path}'"])

@@ -104,3 +104,5 @@ def test_own_text_files_are_keyed_by_their_bytes(tiny_config_toml: Path, tmp_pat
     assert first[0] != base[0]
     own.write_text("how do compilers work\nwhy is the sky blue\n")
     assert keys_with(tiny_config_toml, f"data.queries_file='{own}'")[0] != first[0]
+    documents = keys_with(tiny_config_toml, f"data.documents_file='{own}'")  # split at passage_words[1] words
+    assert keys_with(tiny_config_toml, f"data.documents_file='{own}'", "data.passage_words=[10, 20]")[0] != documents[0]
