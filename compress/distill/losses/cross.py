@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from compress.distill.losses.batch import DistillBatch
-from compress.distill.losses.similarity import SimilarityKLLoss
+from compress.distill.losses.similarity import SimilarityKLLoss, distribution_kl
 
 if TYPE_CHECKING:
     from compress.distill.losses.context import LossContext
@@ -26,11 +26,7 @@ class CrossKLLoss(SimilarityKLLoss):
         t = self.current_temperature()
         student = F.normalize(batch.student, dim=-1)
         teacher = F.normalize(batch.teacher, dim=-1)
-        s_logits = student @ teacher.T / t
-        t_logits = teacher @ teacher.T / t
-        kl = F.kl_div(F.log_softmax(s_logits, -1), F.log_softmax(t_logits, -1), log_target=True,
-                      reduction="batchmean")
-        return kl * t * t
+        return distribution_kl(student @ teacher.T / t, teacher @ teacher.T / t, t)
 
 
 def build(context: LossContext) -> nn.Module:

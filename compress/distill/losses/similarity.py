@@ -38,11 +38,15 @@ class SimilarityKLLoss(nn.Module):
         student = F.normalize(batch.student, dim=-1)
         teacher = F.normalize(batch.teacher, dim=-1)
         eye = torch.eye(len(student), dtype=torch.bool, device=student.device)
-        s_logits = (student @ student.T / t).masked_fill(eye, -1e4)
-        t_logits = (teacher @ teacher.T / t).masked_fill(eye, -1e4)
-        kl = F.kl_div(F.log_softmax(s_logits, -1), F.log_softmax(t_logits, -1), log_target=True,
-                      reduction="batchmean")
-        return kl * t * t
+        return distribution_kl((student @ student.T / t).masked_fill(eye, -1e4),
+                               (teacher @ teacher.T / t).masked_fill(eye, -1e4), t)
+
+
+def distribution_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float) -> Tensor:
+    """KL from the teacher's row-wise softmax to the student's, scaled by the temperature squared."""
+    kl = F.kl_div(F.log_softmax(student_logits, -1), F.log_softmax(teacher_logits, -1), log_target=True,
+                  reduction="batchmean")
+    return kl * temperature * temperature
 
 
 def build(context: LossContext) -> nn.Module:
