@@ -85,6 +85,8 @@ VARIANTS |= {
     "10k: queries": [*TEN_K, *QUERIES],
     "10k: queries + cross": [*TEN_K, *QUERIES, "loss.cross=1.0"],
     "10k: queries + keep 0.1": [*TEN_K, *QUERIES, "loss.keep=0.1"],
+    "10k: queries + refit": [*TEN_K, *QUERIES, "student.refit=true"],
+    "10k: queries + keep 0.1 + refit": [*TEN_K, *QUERIES, "loss.keep=0.1", "student.refit=true"],
     # the teacher cut to 2 of its 12 blocks (0 and 11) with 768 of 3,072 feed-forward neurons each: about the
     # default student's multiply-adds per token, and a residual stream that is the teacher's own
     "10k: pruned 2, ffn 768": [*TEN_K, *PRUNED_2],

@@ -12,6 +12,7 @@ from compress.config.schema import (
     BenchConfig,
     Config,
     ExportConfig,
+    MatchKind,
     OpenVinoMode,
     Precision,
     SelectBy,
@@ -89,6 +90,7 @@ def validate(config: Config) -> None:
     _validate_bench(config.bench)
     _validate_loss(config)
     _validate_passages(config)
+    _validate_student_shape(config)
     teacher = config.teacher
     if teacher.runtime is TeacherRuntime.ONNXRUNTIME and teacher.precision is Precision.BF16:
         raise ConfigError("config key 'teacher.runtime' = 'onnxruntime' runs the teacher in fp32, but "
@@ -100,6 +102,18 @@ def validate(config: Config) -> None:
                           "use \"query\" and/or \"document\" (the teacher's prompts of those names), [] for none")
 
 
+def _validate_student_shape(config: Config) -> None:
+    """Keys that only one kind of student has."""
+    student = config.student
+    if student.ffn_size and student.kind is not StudentKind.PRUNED:
+        raise ConfigError("config key 'student.ffn_size' prunes a pruned teacher's feed-forward neurons",
+                          "set student.kind = \"pruned\", or student.ffn_size = none")
+    if student.refit and (student.kind is StudentKind.PRUNED or student.match is MatchKind.PCA):
+        raise ConfigError("config key 'student.refit' refits the projection of a pretrained or static student; this "
+                          "student has none", "set student.match = \"projection\" with student.kind = \"pretrained\" "
+                          "or \"static\", or student.refit = false")
+
+
 def _validate_passages(config: Config) -> None:
     data = config.data
     words = data.passage_words
@@ -109,9 +123,6 @@ def _validate_passages(config: Config) -> None:
     if data.validation_passages and not data.passages:
         raise ConfigError("config key 'data.validation_passages' needs data.passages > 0",
                           "set data.passages, or validation_passages = 0")
-    if config.student.ffn_size and config.student.kind is not StudentKind.PRUNED:
-        raise ConfigError("config key 'student.ffn_size' prunes a pruned teacher's feed-forward neurons",
-                          "set student.kind = \"pruned\", or student.ffn_size = none")
     if config.train.select_by is SelectBy.QUERY_COSINE and not data.validation_queries:
         raise ConfigError("config key 'train.select_by' = \"query_cosine\" needs held-back queries",
                           "set data.validation_queries (with data.queries or data.queries_file), or another select_by")

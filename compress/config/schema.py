@@ -88,6 +88,9 @@ class StudentConfig:
     model: str = "all-MiniLM-L6-v2"
     match: MatchKind = MatchKind.PROJECTION
     static_dims: int = 256  # static: PCA dimensions of the token vectors
+    # projection: after training, solve it by least squares on every training text, kept when the held-back
+    # cosine train.select_by judges by rises (compress.distill.students.refit)
+    refit: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,8 @@ class Config:
             plain["train"].pop("budget_minutes")
         if self.student.ffn_size is None:
             plain["student"].pop("ffn_size")
+        if not self.student.refit:
+            plain["student"].pop("refit")
         if self.teacher.cache_dtype is CacheDtype.FLOAT32:
             plain["teacher"].pop("cache_dtype")
         plain["teacher"].pop("runtime")  # the resolved runtime is in the keys instead (distill.teacher_runtime)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compress.config import Config
+from compress.config import Config, SelectBy
 from compress.data import Corpus, StsPairs, corpus_of, load_sts
 from compress.dist import ranks
 from compress.distill.distill_report import build_report
@@ -18,7 +18,8 @@ from compress.distill.losses import build_losses
 from compress.distill.prior import prior_embeddings
 from compress.distill.students import build_student
 from compress.distill.students.prompts import chosen, hand_on, prompted, teacher_prompts
-from compress.distill.targets import checked_tokens, teacher_targets, training_labels
+from compress.distill.students.refit import HeldBack, Refit, refit_projection
+from compress.distill.targets import Targets, checked_tokens, teacher_targets, training_labels
 from compress.distill.teacher_cache import teacher_key
 from compress.distill.teacher_runtime import resolve_runtime
 from compress.distill.train.trainer import TrainData, train_student
@@ -74,6 +75,7 @@ def _work_dir(config: Config, corpus: Corpus, teacher: SentenceTransformer) -> P
     runtime = resolve_runtime(config.teacher.runtime, config.teacher.precision, teacher.device.type)
     teacher_digest = teacher_key(teacher, corpus.fingerprint(), precision, runtime=runtime).digest()
     settings = {k: v for k, v in config.key_dict().items() if k in ("teacher", "data", "student", "loss", "train")}
+    settings["student"] = {k: v for k, v in settings["student"].items() if k != "refit"}  # after training: same run
     blob = json.dumps({"settings": settings, "corpus": fingerprint, "teacher": teacher_digest}, sort_keys=True)
     return Path(config.output.cache_dir) / "runs" / hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -120,13 +122,30 @@ def distill_from_model(teacher: SentenceTransformer, corpus: Corpus, sts: StsSpl
         distill_loss.student_taps.remove()
     if not ranks().main:  # under torchrun: rank 0 evaluates and saves the (identical) student
         return DistillResult(out_dir, out_dir / REPORT_NAME, {}, work_dir)
+    refit = _refit(student, corpus, targets, data, config) if config.student.refit else None
     report = build_report(teacher, built, data, sts.dev, sts.test, outcome, config, cache_dir)
+    if refit is not None:
+        report["refit"] = refit.to_dict()
     if config.loss.weight("tokens") > 0:
         report["losses"]["tokens_used"] = targets.tokens is not None
     report["timing"] = {"teacher_embedding_seconds": teacher_seconds, "wall_seconds": time.perf_counter() - start}
     report[HANDOFF] = Handoff(raw_validation, config.student.kind.value, built.teacher_layers).to_dict()
     _save_atomic(student, built.pca, report, out_dir)
     return DistillResult(out_dir, out_dir / REPORT_NAME, report, work_dir)
+
+
+def _refit(student: SentenceTransformer, corpus: Corpus, targets: Targets, data: TrainData,
+           config: Config) -> Refit | None:
+    """``student.refit``: the projection solved on every training text, judged on the held-back texts that chose
+    the checkpoint (queries under ``train.select_by = "query_cosine"``, else sentences)."""
+    import numpy as np
+
+    if config.train.select_by is SelectBy.QUERY_COSINE and data.val_queries and data.val_query_targets is not None:
+        held = HeldBack("queries", data.val_queries, data.val_query_targets)
+    else:
+        held = HeldBack("sentences", data.val_sentences, data.val_targets)
+    labels = np.concatenate([targets.train, targets.training_queries, targets.passages])
+    return refit_projection(student, corpus.training_texts, labels, held)
 
 
 def _save_atomic(student: SentenceTransformer, pca: Any, report: dict[str, Any], out_dir: Path) -> None:

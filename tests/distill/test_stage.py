@@ -186,3 +186,20 @@ def test_checkpoints_can_be_chosen_by_held_back_query_cosine(tiny_config_toml: P
     report = distill(config, Path(config.output.dir)).report
     assert report["training"]["best_metric"] == pytest.approx(max(
         p["eval_distill_query_cosine"] for p in report["curves"]["validation"]), abs=1e-6)
+
+
+def test_a_refit_projection_is_judged_on_the_held_back_queries_and_reported(tiny_config_toml: Path,
+                                                                           tiny_other_dir: Path) -> None:
+    settings = ["student.kind=pretrained", f"student.model='{tiny_other_dir}'", "data.max_sentences=150",
+                "data.queries=20", "data.validation_queries=6", "train.select_by='query_cosine'"]
+    config = load_config(tiny_config_toml, [*settings, "student.refit=true"])
+    result = distill(config, Path(config.output.dir))
+    trained = distill(load_config(tiny_config_toml, settings), Path(config.output.dir).parent / "plain")
+    assert trained.work_dir == result.work_dir  # the refit comes after training: the same checkpoints serve both
+    refit = result.report["refit"]
+    assert refit["judged_on"] == "queries" and refit["texts"] == 130 + 20
+    assert refit["kept"] == (refit["after"] > refit["before"])
+    # the report's held-back query cosine is the saved student's: the better of the two projections (to the
+    # rounding of another batch size)
+    assert result.report["validation"]["queries"]["cosine"] == pytest.approx(max(refit["before"], refit["after"]),
+                                                                             abs=2e-4)

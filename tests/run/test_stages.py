@@ -89,11 +89,14 @@ def test_one_run_per_cache(tmp_path: Path) -> None:
         pass
 
 
-def test_queries_cross_and_ffn_size_are_keyed_only_when_on(tiny_config_toml: Path) -> None:
+def test_queries_cross_ffn_size_and_refit_are_keyed_only_when_on(tiny_config_toml: Path) -> None:
     base = keys_with(tiny_config_toml)
-    assert keys_with(tiny_config_toml, "data.queries=0", "loss.cross=0", "student.ffn_size=none") == base
+    assert keys_with(tiny_config_toml, "data.queries=0", "loss.cross=0", "student.ffn_size=none",
+                     "student.refit=false") == base
     for override in ("data.queries=10", "loss.cross=0.5", "student.ffn_size=16"):
         assert keys_with(tiny_config_toml, override)[0] != base[0], override
+    pretrained = keys_with(tiny_config_toml, "student.kind=pretrained")
+    assert keys_with(tiny_config_toml, "student.kind=pretrained", "student.refit=true")[0] != pretrained[0]
 
 
 def test_own_text_files_are_keyed_by_their_bytes(tiny_config_toml: Path, tmp_path: Path) -> None:
