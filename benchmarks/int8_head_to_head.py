@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from compress.bench.int8_limit import limit, op_profile
-from compress.bench.peer_exports import TokenPoolingEncoder, st_int8_export, st_int8_file, with_pooling
+from compress.bench.peer_exports import TokenPoolingEncoder, host_preset, st_int8_export, st_int8_file, with_pooling
 from compress.bench.results import add_data_argument, command_line, results_dir, write_results
 from compress.data import load_corpus, load_sts
 from compress.data.sts import StsPairs
@@ -65,12 +65,6 @@ EMULATED_PAIRS = 500  # STS dev pairs under emulation (the first ones): each fil
 TARGETS = {"b1_ratio_max": 0.6, "b32_ratio_min": 1.5, "min_cosine": 0.9999, "sts_dev_kept_min": 99.7}
 
 
-def st_preset() -> str:
-    """The preset a sentence-transformers user picks for this CPU."""
-    target = host_target()
-    return target if target in ("avx512_vnni", "arm64") else "avx2"
-
-
 def peers(artifact: Path, minilm: Path, work: Path) -> dict[str, tuple[Path, str, Path]]:
     """label -> (folder, file, the model's fp32 folder), the served file first."""
     target = host_target() or "avx2"
@@ -82,10 +76,10 @@ def peers(artifact: Path, minilm: Path, work: Path) -> dict[str, tuple[Path, str
             rows[f"student: {kind.name.lower()} int8 ({file})"] = (artifact, file, artifact)
     if (artifact / layout.OV_INT8).is_file() and choice.file != layout.OV_INT8:
         rows[f"student: OpenVINO int8 ({layout.OV_INT8})"] = (artifact, layout.OV_INT8, artifact)
-    st = work / f"minilm-st-{st_preset()}"
-    if not st_int8_file(st, st_preset()).is_file():
-        st_int8_export(str(minilm_path()), st, st_preset())
-    rows[BASELINE] = (st, st_int8_file(st, st_preset()).relative_to(st).as_posix(), minilm)
+    st = work / f"minilm-st-{host_preset()}"
+    if not st_int8_file(st, host_preset()).is_file():
+        st_int8_export(str(minilm_path()), st, host_preset())
+    rows[BASELINE] = (st, st_int8_file(st, host_preset()).relative_to(st).as_posix(), minilm)
     ours = load_artifact(minilm)
     rows[f"all-MiniLM-L6-v2 int8 (our export: {ours.file}, {ours.runtime.runtime.value})"] = (minilm, ours.file,
                                                                                                 minilm)

@@ -41,7 +41,14 @@ from typing import Any
 from compress.bench.bench_report import pareto_plot, results_markdown, spread
 from compress.bench.harness import BenchData, ModelSpec, length_groups, recorded_settings, run_bench
 from compress.bench.paired import PairedSettings, ratios, run_paired
-from compress.bench.peer_exports import ST_INT8, ST_OV_INT8, st_int8_export, st_int8_file, st_openvino_int8_export
+from compress.bench.peer_exports import (
+    ST_INT8,
+    ST_OV_INT8,
+    host_preset,
+    st_int8_export,
+    st_int8_file,
+    st_openvino_int8_export,
+)
 from compress.bench.results import add_data_argument, command_line, results_dir
 from compress.bench.retrieval.evaluate import RetrievalData
 from compress.bench.retrieval.retrieval_report import retrieval_markdown
@@ -84,13 +91,6 @@ def st_int8(name: str, work: Path, preset: str = "avx512_vnni") -> Path:
 
         st_int8_export(resolve_model(name), folder, preset)
     return folder
-
-
-def host_preset() -> str:
-    """The sentence-transformers quantization preset for this CPU, as its users would pick it."""
-    from export.artifact.host import host_target
-
-    return "avx512_vnni" if host_target() == "avx512_vnni" else "avx2"
 
 
 def st_int8_rows(name: str, label: str, work: Path) -> list[ModelSpec]:

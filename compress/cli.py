@@ -338,10 +338,11 @@ def bench(models: Annotated[list[str] | None, typer.Argument(help="label=path, p
     overrides += _named_sets("sts", sts) + _named_sets("retrieval", retrieval)
     cfg = load_config(config, overrides)
     from compress.bench.sets import check_eval_sets
-    from compress.preflight import check_data_files, check_output_dir
+    from compress.preflight import check_data_files, check_output_dir, check_peers
 
     check_output_dir(out or Path(cfg.bench.out_dir), "benchmark folder (--out / bench.out_dir)")
     check_data_files(cfg)
+    check_peers(cfg)
     check_eval_sets(cfg)
     from compress.bench.stage import run_bench_stage
 

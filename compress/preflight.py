@@ -109,11 +109,25 @@ def check_layers(config: Config) -> None:
         _check_indices("loss.token_layer", config.loss.token_layer, total, config.teacher.model)
 
 
+def check_peers(config: Config) -> None:
+    """Each ``bench.peers`` entry is a sentence-transformers folder that exists, or a model id (not a path)."""
+    from compress.models import resolve_model
+
+    for name in config.bench.peers:
+        folder = Path(resolve_model(name))
+        looks_like_path = name.startswith(("/", ".", "~")) or name.count("/") > 1
+        if (looks_like_path or folder.exists()) and not (folder / "modules.json").is_file():
+            raise ConfigError(f"config key 'bench.peers' names {name!r}: no sentence-transformers folder there "
+                              "(no modules.json)", "name a sentence-transformers folder or a model id, or drop it "
+                              "from bench.peers")
+
+
 def check_config_inputs(config: Config) -> None:
     """What ``compress check-config`` adds to parsing, before the evaluation sets are read
-    (``compress.bench.sets.check_eval_sets``): the data files exist, the layer indices fit."""
+    (``compress.bench.sets.check_eval_sets``): the data files exist, the layer indices fit, the peers are there."""
     check_data_files(config)
     check_layers(config)
+    check_peers(config)
 
 
 def check_student_out(path: Path) -> None:

@@ -36,6 +36,7 @@ class ModelSpec:
     file: str | None = None  # onnx: a file in the artifact, or None to choose per profile
     teacher: bool = False
     runtime: str = "onnxruntime"  # onnx: the runtime whose file is chosen per profile ("openvino": its IR)
+    peer: bool = False  # bench.peers: measured for comparison, never gated
 
 
 BATCH_SIZES = (32, 128)  # throughput batches, beside batch-1 latency
@@ -128,7 +129,8 @@ def measure_one(model: ModelSpec, profile: Profile, data: BenchData, settings: B
     """Latency, throughput and memory of one model on one profile; STS and held-back embeddings if ``accuracy``,
     and the retrieval texts of ``encode`` (``compress.bench.retrieval.evaluate.encode_requests``)."""
     entry: dict[str, Any] = {"model": model.label, "kind": model.kind, "profile": profile.name,
-                             "teacher": model.teacher, "threads": profile.threads, "cores": list(profile.cores or [])}
+                             "teacher": model.teacher, "peer": model.peer, "threads": profile.threads,
+                             "cores": list(profile.cores or [])}
     ok, reason = profile.runnable()
     if not ok:
         return {**entry, "status": reason}

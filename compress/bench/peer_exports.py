@@ -48,6 +48,14 @@ def st_openvino_int8_export(model_dir: str, work: Path, calibration: list[str]) 
     return work / ST_OV_INT8
 
 
+def host_preset() -> str:
+    """The sentence-transformers quantization preset a user picks for this CPU (avx2 on x86 without VNNI)."""
+    from export.artifact.host import host_target
+
+    target = host_target()
+    return target if target in ("avx512_vnni", "arm64") else "avx2"
+
+
 def st_int8_file(work: Path, preset: str) -> Path:
     """The file sentence-transformers wrote for ``preset`` (qint8 for the VNNI/arm64 presets, quint8 for avx2)."""
     found = sorted((work / "onnx").glob(f"model_q*int8_{preset}.onnx"))

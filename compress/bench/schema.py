@@ -44,7 +44,7 @@ ENTRY: dict[str, Any] = {
     "properties": {
         "model": {"type": "string"}, "profile": {"type": "string"},
         "kind": {"enum": ["torch", "onnx", "st-onnx", "st-openvino", "model2vec"]},
-        "status": {"type": "string"}, "threads": {"type": ["integer", "null"]},
+        "status": {"type": "string"}, "threads": {"type": ["integer", "null"]}, "peer": {"type": "boolean"},
         "cores": {"type": "array", "items": {"type": "integer"}}, "file": {"type": ["string", "null"]},
         "size_mb": {"type": "number"}, "cold_start_s": {"type": "number"}, "peak_rss_mb": {"type": "number"},
         "latency_batch1": {"type": "object", "required": ["calls", "total", "tokenize", "inference"],

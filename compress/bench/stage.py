@@ -10,6 +10,7 @@ from typing import Any
 from compress.bench.bench_report import write_outputs
 from compress.bench.harness import BenchData, ModelSpec, length_groups, measure_native, recorded_settings
 from compress.bench.paired import PairedSettings
+from compress.bench.peers import peer_spec
 from compress.bench.sets import eval_sets_settings, load_eval_sets, retrieval_data
 from compress.bench.versus import check_reference, head_to_head
 from compress.config import Config
@@ -107,15 +108,16 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     teacher = f"teacher={config.teacher.model}" if bench.teacher == "auto" else bench.teacher
     gated = [parse_model(m) for m in subjects or []]
     listed = [parse_model(m) for m in bench.models]
+    peers = [peer_spec(name, Path(config.output.cache_dir)) for name in bench.peers]
     models = [*([parse_model(teacher, teacher=True)] if teacher else []), *gated, *listed,
-              *openvino_variants(gated + listed)]
+              *openvino_variants(gated + listed), *peers]
     if not models:
         raise ConfigError("nothing to benchmark", "name models (compress bench MODEL ...) or set bench.models")
     if bench.against:
         check_reference(bench.against, models)
     profiles = _profiles(config)
     native, edge = [p for p in profiles if not p.edge], [p for p in profiles if p.edge]
-    on_edge = [m for m in models if m.runtime != "openvino"]  # edge profiles run their own runtimes
+    on_edge = [m for m in models if m.runtime != "openvino" and not m.peer]  # edge profiles run their own runtimes
     if edge:
         from compress.bench.edge.measure import check_edge
 
@@ -128,7 +130,8 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     entries, embeddings = measure_native(models, native, data, bench, config.output.progress)
     edge_entries = _edge(on_edge, edge, data, config, entries, embeddings)
     paired = _head_to_head(config, entries, models, native, timing)
-    gates = bench.gate_settings(tuple(m.label for m in gated) if subjects else None)
+    judged = gated if subjects else [m for m in models if not m.teacher and not m.peer]
+    gates = bench.gate_settings(tuple(m.label for m in judged) if subjects or peers else None)
     recorded = {**recorded_settings(bench),
                 "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
                                       "quant_target": p.quant_target, "runtime": p.runtime.value,

@@ -244,8 +244,8 @@ def _validate_retrieval(bench: BenchConfig) -> None:
             raise ConfigError(f"config key 'bench.{key}' gates retrieval, but 'bench.retrieval_sets' is empty",
                               "add a BEIR folder under [bench.retrieval_sets], or drop the gate")
     axis = bench.pareto_accuracy
-    sets = [f"ndcg@10:{name}" for name in bench.retrieval_sets]
-    allowed = ["sts", *(["ndcg@10"] if bench.retrieval_sets else []), *sets]
+    sets = [f"{metric}:{name}" for metric in ("ndcg@10", "index") for name in bench.retrieval_sets]
+    allowed = ["sts", *(["ndcg@10", "index"] if bench.retrieval_sets else []), *sets]
     if axis not in allowed:
         raise ConfigError(f"config key 'bench.pareto_accuracy' = {axis!r} is not measured",
                           "choose from: " + ", ".join(allowed))

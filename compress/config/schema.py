@@ -184,6 +184,8 @@ class ProfileConfig:
 @dataclass(frozen=True)
 class BenchConfig:
     models: list[str] = field(default_factory=list)  # "label=path" or "path[:onnx/file.onnx]"
+    # models to compare with, exported as their users ship them (compress.bench.peers): never gated
+    peers: list[str] = field(default_factory=list)
     teacher: str | None = "auto"  # "auto": the [teacher] model; "label=path"; none to skip
     profiles: list[str] = field(default_factory=lambda: ["x86-server", "edge-1core"])
     custom_profiles: dict[str, ProfileConfig] = field(default_factory=dict)
@@ -209,7 +211,9 @@ class BenchConfig:
     # documents), % of teacher->teacher
     min_retrieval_retention: dict[str, float] = field(default_factory=dict)
     min_index_retention: dict[str, float] = field(default_factory=dict)
-    pareto_accuracy: str = "sts"  # the plot's accuracy axis: "sts", "ndcg@10" (mean of the sets), "ndcg@10:SET"
+    # the plot's first panel (the other measured accuracies follow): "sts", "ndcg@10" (mean of the sets),
+    # "ndcg@10:SET", "index" (queries on the teacher's index), "index:SET"
+    pareto_accuracy: str = "sts"
     out_dir: str = "runs/bench"
 
     def gate_settings(self, models: tuple[str, ...] | None = None) -> GateSettings:

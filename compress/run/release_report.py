@@ -33,6 +33,7 @@ def _bench_rows(bench: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         total = e["latency_batch1"]["total"]
         rows.append({"model": e["model"], "profile": e["profile"], "file": runs_on(e),
+                     "teacher": bool(e.get("teacher")), "peer": bool(e.get("peer")),
                      "p50_ms": total["p50_ms"], "p95_ms": total["p95_ms"],
                      "batch32_per_s": e["throughput"].get("32"), "size_mb": e["size_mb"],
                      "sts_test": e.get("sts_spearman"), "retention_percent": e.get("retention_percent"),
@@ -54,6 +55,51 @@ def _retrieval_line(row: dict[str, Any]) -> list[str]:
         parts.append(f"{name} {_fmt(r.get('ndcg@10'))} ({_fmt(r.get('retention_percent'), '.1f')}% of the "
                      f"teacher's{swap})")
     return [f"Retrieval nDCG@10 (x100, `{row['file']}`): " + "; ".join(parts) + ".", ""] if parts else []
+
+
+def _share(value: float | None, reference: float | None) -> str:
+    """``value (x%)`` of the reference, or "-"."""
+    if value is None:
+        return "-"
+    return f"{value:.2f} ({100 * value / reference:.1f}%)" if reference else f"{value:.2f}"
+
+
+def _glance_row(row: dict[str, Any], sets: list[str], teacher: dict[str, Any] | None) -> str:
+    ref = {n: (teacher or {}).get("retrieval", {}).get(n, {}).get("ndcg@10") for n in sets}
+    alone = [_share(row["retrieval"].get(n, {}).get("ndcg@10"), ref[n]) for n in sets]
+    if row["teacher"]:
+        index = alone
+    else:
+        index = [("another space: cannot" if "error" in row["index"].get(n, {"error": ""}) else
+                  _share(row["index"][n].get("ndcg@10"), ref[n])) for n in sets]
+    name = "this model" if row["model"] == STUDENT else row["model"]
+    return (f"| {name} (`{row['file']}`) | " + " | ".join([*index, *alone]) + f" | {_fmt(row['sts_test'])} | "
+            f"{row['p50_ms']:.2f} | {_fmt(row['batch32_per_s'], '.0f')} | {row['size_mb']:.1f} |")
+
+
+def glance(m: dict[str, Any]) -> list[str]:
+    """What the release is for, first: its queries searching the teacher's document index, then alone and on STS,
+    beside the teacher and the peers (``bench.peers``), on the first profile measured."""
+    rows = m["bench"]
+    if not rows:
+        return []
+    profile = rows[0]["profile"]
+    shown = [r for r in rows if r["profile"] == profile and (r["teacher"] or r["peer"] or r["model"] == STUDENT)]
+    sets = list(dict.fromkeys(n for r in shown for n in r["retrieval"]))
+    teacher = next((r for r in shown if r["teacher"]), None)
+    columns = [*(f"its queries on the teacher's index: {n}" for n in sets), *(f"alone: {n}" for n in sets),
+               "STS-B test", "b1 p50 ms", "b32 sent/s", "MB"]
+    head = ["| model | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    student = next((r for r in shown if r["model"] == STUDENT), None)
+    lead = []
+    if student and teacher and sets and student["index"]:
+        kept = ", ".join(f"{n} {_fmt(student['index'].get(n, {}).get('retention_percent'), '.1f')}%" for n in sets)
+        lead = [f"Embed queries with this model against documents the teacher ({teacher['model']}) embedded: it "
+                f"keeps {kept} of the teacher's own nDCG@10. Alone (its own documents too), and beside the "
+                "models you might use instead:", ""]
+    return ["## At a glance", "", *lead,
+            f"nDCG@10 x100 (% of the teacher's) per retrieval set, STS-B test Spearman x100, and speed on {profile}:",
+            "", *head, *(_glance_row(r, sets, teacher) for r in shown), ""]
 
 
 def metrics(distill: dict[str, Any], export: dict[str, Any], bench: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +147,8 @@ def _export_lines(m: dict[str, Any]) -> list[str]:
 def card_scores(m: dict[str, Any]) -> list[str]:
     """The release's numbers for its model card: the distilled student beside the teacher, then each measured file."""
     d = m["distill"]
-    lines = [f"STS-B test (Spearman x100): teacher {_fmt(d['teacher'].get('sts_test'))}, this model "
+    lines = [*glance(m)[2:],  # the card's own "Scores" heading stands above
+             f"STS-B test (Spearman x100): teacher {_fmt(d['teacher'].get('sts_test'))}, this model "
              f"{_fmt(d['student'].get('sts_test'))} in PyTorch ({_fmt(d['retention_percent'].get('sts_test'))}% "
              f"retained); held-back cosine to the teacher {_fmt(d['heldback_cosine'], '.4f')}.", ""]
     rows = [r for r in m["bench"] if r["model"] == STUDENT]
@@ -138,6 +185,7 @@ def report_markdown(report: dict[str, Any], bench: dict[str, Any]) -> str:
     configured = {k: v for k, v in gates["bench"].items() if v is not None and k != "models"}
     lines += [f"- bench gates on the student: {', '.join(f'{k}={v}' for k, v in configured.items()) or 'none set'}",
               ""]
+    lines += glance(report["metrics"])
     lines += _budget_lines(report.get("budget")) + _distill_lines(report["metrics"]) + _export_lines(report["metrics"])
     lines += ["## Latency and accuracy (STS-B test)", "", machine_line(bench["machine"]), "",
               *results_markdown(bench), *retrieval_markdown(bench), *edge_markdown(bench), "", "## Stages", "",

@@ -90,7 +90,8 @@ def test_accuracy_is_measured_once_per_file(bench_run: tuple[int, Path, str]) ->
 def test_pareto_png_decodes(bench_run: tuple[int, Path, str]) -> None:
     with Image.open(bench_run[1] / "pareto.png") as image:
         image.load()
-        assert image.size == (1320, 660)
+        width, height = image.size
+        assert width > height >= 400  # panels side by side, the legends at the right
 
 
 def test_gate_failure_exits_1(tiny_config_toml: Path, tiny_student_dir: Path, tmp_path: Path) -> None:
@@ -203,3 +204,36 @@ def test_pareto_frontier_keeps_only_unbeaten_points(tmp_path: Path) -> None:
     entries = [entry(f"m{i}", p, ms, sts) for i, (ms, sts) in enumerate(points) for p in ("x86-server", "edge")]
     pareto_plot([*entries, {"model": "broken", "profile": "edge", "status": "error"}], tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+
+def test_the_plot_draws_a_panel_per_measured_accuracy_with_plain_millisecond_ticks(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from compress.bench.pareto import pareto_plot
+
+    def entry(model: str, ms: float, ndcg: float, index: dict[str, float] | None, teacher: bool = False) -> dict:
+        return {"model": model, "profile": "x86-server", "status": "ok", "teacher": teacher, "sts_spearman": ndcg,
+                "size_mb": 20.0, "latency_batch1": {"total": {"p50_ms": ms}},
+                "retrieval": {"cacm": {"ndcg@10": ndcg}},
+                **({"index": {"cacm": index}} if index is not None else {})}
+
+    entries = [entry("teacher", 40.0, 45.0, None, teacher=True), entry("student", 2.5, 33.0, {"ndcg@10": 20.0}),
+               entry("MiniLM int8", 3.5, 40.0, {"error": "dims differ"})]
+    saved: list = []
+    real_savefig = plt.Figure.savefig
+
+    def keep(fig, *args, **kwargs):  # look at the figure as it is written
+        saved.append([(ax.get_title(), [t.get_text() for t in ax.get_xticklabels()]) for ax in fig.axes])
+        return real_savefig(fig, *args, **kwargs)
+
+    plt.Figure.savefig = keep  # type: ignore[method-assign]
+    try:
+        pareto_plot(entries, tmp_path / "p.png", "index")
+    finally:
+        plt.Figure.savefig = real_savefig  # type: ignore[method-assign]
+    titles = [title for title, _ in saved[0]]
+    assert titles[0].startswith("Index compatibility") and "MiniLM int8" in titles[0]
+    assert titles[1:] == ["Sentence similarity", "Retrieval, alone"]
+    labels = [label for _, ticks in saved[0] for label in ticks if label]
+    assert labels and all("10^" not in label and "times" not in label for label in labels)

@@ -41,3 +41,15 @@ def test_pareto_axis_reads_sts_or_ndcg() -> None:
     assert accuracy(entry) == 80.0 and accuracy(entry, "ndcg@10") == 25.0
     assert accuracy(entry, "ndcg@10:npl") == 20.0 and accuracy({"status": "ok"}, "ndcg@10") is None
     assert axis_label("ndcg@10:cacm") == "ndcg@10 x100 (cacm)"
+
+
+def test_the_index_axis_needs_every_set_scored_and_puts_the_teacher_at_its_own_score() -> None:
+    from compress.bench.pareto import panel_axes
+
+    assert accuracy(STUDENT, "index:cacm") == 25.0
+    assert accuracy(STUDENT, "index") is None  # npl could not be scored (another space): no mean over part
+    teacher = {"model": "t", "status": "ok", "teacher": True, "retrieval": {"cacm": {"ndcg@10": 40.0}}}
+    assert accuracy(teacher, "index") == 40.0
+    assert "teacher's index" in axis_label("index")
+    assert panel_axes([{**STUDENT, "sts_spearman": 80.0}, teacher], "index") == ["index", "sts", "ndcg@10"]
+    assert panel_axes([{**STUDENT, "sts_spearman": 80.0}]) == ["sts", "ndcg@10"]  # no point on "index"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from compress.bench.peers import peer_label
 from compress.bench.schema import BENCH_SCHEMA
 from compress.cli import app
 from tests.conftest import build_tiny_model, make_sentences, toy_retrieval_set
@@ -78,13 +79,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory, prompted_teacher_dir: Path, t
     results = []
     for run in ("first", "second"):
         result = CliRunner().invoke(app, ["bench", f"same={tiny_student_dir}", f"narrow={tiny_other_dir}",
-                                          "--config", str(config), "--out", str(tmp / run)])
+                                          "--config", str(config), "--out", str(tmp / run),
+                                          "--set", f"bench.peers={json.dumps([str(tiny_student_dir)])}"])
         stamps = {p.name: p.stat().st_mtime_ns for p in (tmp / "cache" / "embeddings").glob("*.npy")}
         results.append((result, tmp / run, stamps))
     return results, tmp / "cache" / "embeddings"
 
 
-def test_scores_tables_and_schema(runs) -> None:
+def test_scores_tables_and_schema(runs, tiny_student_dir: Path) -> None:
     (result, out, _), _ = runs[0][0], runs[1]
     assert result.exit_code == 1, result.output  # the 16-dim student cannot query the 32-dim index
     doc = json.loads((out / "bench.json").read_text())
@@ -100,6 +102,12 @@ def test_scores_tables_and_schema(runs) -> None:
     assert index["retention_percent"] == pytest.approx(100 * index["ndcg@10"] / teacher["retrieval"]["toy"]["ndcg@10"])
     assert -1 <= index["doc_cosine"] <= 1 and -1 <= index["query_cosine"] <= 1
     assert narrow["index"]["toy"] == {"error": "dims differ: the student's 16 vs the teacher's 32"}
+    # the peer: sentence-transformers' own int8 export of the folder, run by its ONNX backend, measured beside
+    # the others (index included) and never gated
+    peer = by[peer_label(str(tiny_student_dir))]
+    assert peer["peer"] is True and peer["kind"] == "st-onnx" and "int8" in peer["file"]
+    assert peer["retrieval"]["toy"]["ndcg@10"] >= 0 and "ndcg@10" in peer["index"]["toy"]
+    assert peer["sts_spearman"] == pytest.approx(same["sts_spearman"], abs=5.0)  # int8 of the same model
     assert same["sts_sets"]["again"]["spearman"] == pytest.approx(same["sts_spearman"])
     failed = doc["gates"]["failed"]
     assert failed == ["narrow on edge-1core: index compatibility nDCG@10 on toy: cannot be judged (dims differ: "
@@ -130,8 +138,9 @@ def test_the_teachers_prompts_are_applied(runs, prompted_teacher_dir: Path, toy_
 
 def test_embeddings_are_reused_on_the_second_run(runs) -> None:
     (_, out1, stamps1), (_, out2, stamps2) = runs[0]
-    assert len(stamps1) == 6  # 3 models x (queries, documents)
+    assert len(stamps1) == 8  # 4 models (the peer too) x (queries, documents)
     assert stamps2 == stamps1  # nothing embedded again, nothing rewritten
+    assert len(list((out1.parent / "cache" / "peers").iterdir())) == 1  # the peer was exported once, then reused
     r1, r2 = (json.loads((o / "bench.json").read_text())["results"] for o in (out1, out2))
     assert [e.get("retrieval") for e in r1] == [e.get("retrieval") for e in r2]
 
