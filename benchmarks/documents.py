@@ -29,7 +29,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,8 @@ VARIANTS |= {
     "10k: queries + keep 0.1": [*TEN_K, *QUERIES, "loss.keep=0.1"],
     "10k: queries + refit": [*TEN_K, *QUERIES, "student.refit=true"],
     "10k: queries + keep 0.1 + refit": [*TEN_K, *QUERIES, "loss.keep=0.1", "student.refit=true"],
+    # the teacher's targets from its int8 graph (onnxruntime, dynamic int8 for this CPU) instead of bf16 PyTorch
+    "10k: int8 teacher targets": [*TEN_K, "teacher.runtime='onnxruntime-int8'", "teacher.precision='fp32'"],
     # the teacher cut to 2 of its 12 blocks (0 and 11) with 768 of 3,072 feed-forward neurons each: about the
     # default student's multiply-adds per token, and a residual stream that is the teacher's own
     "10k: pruned 2, ffn 768": [*TEN_K, *PRUNED_2],
@@ -107,7 +109,7 @@ def _teacher_encode(model: Any, config: Config, probe: list[str]) -> Any:
     """The teacher's encode function as the distill stage's cache runs it (onnxruntime where it would run fp32 on
     this CPU and matches PyTorch, PyTorch otherwise)."""
     t = config.teacher
-    return teacher_encoder(model, weights_fingerprint(model), t.precision, t.batch_size, config_runtime(config),
+    return teacher_encoder(model, weights_fingerprint(model), t.precision, t.batch_size, config_runtime(config).exact,
                            Path(config.output.cache_dir), probe)[0]
 
 
@@ -163,7 +165,23 @@ def held_back_passages(config: Config) -> tuple[list[str], np.ndarray]:
     t, fingerprint = config.teacher, hashlib.sha256("\n".join(texts).encode()).hexdigest()
     return texts, np.asarray(teacher_embeddings(
         teacher, texts, fingerprint, Path(config.output.cache_dir), t.batch_size, t.chunk_size, False,
-        resolve(t.precision, teacher.device.type), t.cache_dtype, config_runtime(config)), dtype=np.float32)
+        resolve(t.precision, teacher.device.type), t.cache_dtype, config_runtime(config).exact), dtype=np.float32)
+
+
+def exact_teacher(config: Config) -> Config:
+    """The config with the teacher's exact runtime: every variant is judged against the same teacher vectors,
+    also one trained on the teacher's int8 targets (``teacher.runtime = "onnxruntime-int8"``)."""
+    return replace(config, teacher=replace(config.teacher, runtime=config.teacher.runtime.exact))
+
+
+def held_back_sentences(config: Config) -> tuple[list[str], np.ndarray]:
+    """The sample's held-back sentences and the exact teacher's embeddings of them (for a variant whose own
+    validation targets are approximate)."""
+    texts = corpus_of(config.data).validation
+    fingerprint = hashlib.sha256("\n".join(texts).encode()).hexdigest()
+    return texts, frozen_embeddings(load_sentence_transformer(config.teacher.model), texts, fingerprint,
+                                    exact_teacher(config), config.teacher.cache_dtype,
+                                    "teacher embeddings of held-back sentences")
 
 
 def held_back_queries(config: Config) -> tuple[list[str], np.ndarray]:
@@ -175,8 +193,9 @@ def held_back_queries(config: Config) -> tuple[list[str], np.ndarray]:
 
     texts = build_queries(corpus_of(config.data).validation, EVAL_QUERIES, random.Random("held-back queries"))
     fingerprint = hashlib.sha256("\n".join(texts).encode()).hexdigest()
-    return texts, frozen_embeddings(load_sentence_transformer(config.teacher.model), texts, fingerprint, config,
-                                    config.teacher.cache_dtype, "teacher embeddings of held-back queries")
+    return texts, frozen_embeddings(load_sentence_transformer(config.teacher.model), texts, fingerprint,
+                                    exact_teacher(config), config.teacher.cache_dtype,
+                                    "teacher embeddings of held-back queries")
 
 
 def row(name: str, overrides: list[str], student_dir: Path, report: dict[str, Any],
@@ -186,12 +205,17 @@ def row(name: str, overrides: list[str], student_dir: Path, report: dict[str, An
     texts, targets = evaluation.passages
     student = load_sentence_transformer(str(student_dir))
     passage = fidelity(_embed(student, texts), targets)
-    queries, query_targets = held_back_queries(build_config(report["config"]))
+    config = build_config(report["config"])
+    queries, query_targets = held_back_queries(config)
     query = fidelity(_embed(student, queries), query_targets)
+    sentence_cosine = validation.get("cosine")
+    if config.teacher.runtime is not config.teacher.runtime.exact:  # trained on approximate targets: the exact ones
+        sentences, sentence_targets = held_back_sentences(config)
+        sentence_cosine = fidelity(_embed(student, sentences), sentence_targets)["cosine"]
     return {"variant": name, "overrides": overrides, "student": str(student_dir),
             "sts_dev": report["sts_spearman"]["student"].get("sts_dev"),
             "teacher_sts_dev": report["sts_spearman"]["teacher"].get("sts_dev"),
-            "heldback_cosine": validation.get("cosine"),
+            "heldback_cosine": sentence_cosine,
             "passage_cosine": passage["cosine"], "passage_cosine_p5": passage["cosine_p5"],
             "query_cosine": query["cosine"], "query_cosine_p5": query["cosine_p5"],
             "train_queries": (report["config"]["data"].get("queries") or 0),

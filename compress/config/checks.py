@@ -18,7 +18,6 @@ from compress.config.schema import (
     SelectBy,
     StudentKind,
     Target,
-    TeacherRuntime,
 )
 from compress.errors import ConfigError
 from compress.gates import BENCH_GATE_KEYS, BENCH_GATES, GateNeeds, is_set
@@ -92,10 +91,11 @@ def validate(config: Config) -> None:
     _validate_passages(config)
     _validate_student_shape(config)
     teacher = config.teacher
-    if teacher.runtime is TeacherRuntime.ONNXRUNTIME and teacher.precision is Precision.BF16:
-        raise ConfigError("config key 'teacher.runtime' = 'onnxruntime' runs the teacher in fp32, but "
-                          "'teacher.precision' is 'bf16'", "set teacher.precision to 'auto' or 'fp32', or "
-                          "teacher.runtime to 'torch' (bf16 autocast) or 'auto'")
+    if teacher.runtime.on_onnxruntime and teacher.precision is Precision.BF16:
+        raise ConfigError(f"config key 'teacher.runtime' = '{teacher.runtime.value}' runs the teacher on "
+                          "onnxruntime, not in bf16, but 'teacher.precision' is 'bf16'",
+                          "set teacher.precision to 'auto' or 'fp32', or teacher.runtime to 'torch' (bf16 autocast) "
+                          "or 'auto'")
     names = config.teacher.prompts or []
     if any(n not in ("query", "document") for n in names) or len(set(names)) != len(names):
         raise ConfigError(f"config key 'teacher.prompts' = {names} must list distinct input types",

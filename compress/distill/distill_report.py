@@ -55,6 +55,7 @@ def teacher_sts_encoder(teacher: SentenceTransformer, runtime: TeacherRuntime, c
 def _teacher_sts(teacher: SentenceTransformer, name: str, pairs: StsPairs, runtime: TeacherRuntime,
                  cache_dir: Path) -> float:
     """Teacher STS scores are cached by teacher key and pair content: they are the same for every student."""
+    runtime = runtime.exact  # the teacher's own score, not its int8 graph's
     path = teacher_sts_path(teacher, name, pairs, cache_dir, runtime)
     if path.exists():
         return float(json.loads(path.read_text())["spearman"])

@@ -163,7 +163,7 @@ def teacher_embeddings(model: SentenceTransformer, sentences: Sequence[str], cor
     weights = weights_fingerprint(model)
     key = teacher_key(model, corpus_fingerprint, precision, dtype, runtime, weights)
     encode = torch_encoder(model, precision, batch_size)  # not called when the cache is finished
-    if runtime is TeacherRuntime.ONNXRUNTIME and not is_finished(key, cache_dir):
+    if runtime.on_onnxruntime and not is_finished(key, cache_dir):
         encode, resolved = teacher_encoder(model, weights, precision, batch_size, runtime, cache_dir,
                                            sentences[:PARITY_TEXTS])
         if resolved is not runtime:  # the export failed or its vectors are not PyTorch's: said in the log
@@ -177,8 +177,9 @@ def teacher_encoder(model: SentenceTransformer, weights: str, precision: Precisi
     """The encode function the cache runs the teacher with, and the runtime it resolved to: onnxruntime where
     ``runtime`` asks for it and its vectors match PyTorch's on ``probe`` (``weights``: ``weights_fingerprint``,
     which names the exported graph), PyTorch otherwise."""
-    if runtime is TeacherRuntime.ONNXRUNTIME:
-        encode = onnx_encoder(model, weights, cache_dir, batch_size, list(probe))
+    if runtime.on_onnxruntime:
+        encode = onnx_encoder(model, weights, cache_dir, batch_size, list(probe),
+                              int8=runtime is TeacherRuntime.ONNXRUNTIME_INT8)
         if encode is not None:
             return encode, runtime
     return torch_encoder(model, precision, batch_size), TeacherRuntime.TORCH

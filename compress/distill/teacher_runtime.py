@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PARITY = 0.9999  # min cosine to PyTorch fp32 on the probe texts
+INT8_PARITY = 0.97  # the same for the int8 graph (teacher.runtime = "onnxruntime-int8"): a floor against a broken one
 PARITY_TEXTS = 32
 OPSET = 17
 GRAPH = FP32  # the exported graph inside the folder, where an artifact keeps its fp32 file
@@ -79,6 +80,26 @@ def _graph_folder(model: SentenceTransformer, weights: str, cache_dir: Path) -> 
     return folder
 
 
+def _int8_graph(folder: Path) -> Path:
+    """The exported teacher quantized for this CPU (dynamic int8, the export's preset for its target), made once
+    beside the fp32 graph."""
+    from export.artifact.host import host_target
+    from export.artifact.layout import quantized_file
+    from export.presets import preset_for
+    from export.quantize import quantize_dynamic
+
+    target = host_target()
+    if target is None:
+        raise RuntimeError("this CPU has no int8 target")
+    path = folder / quantized_file(target)
+    if not path.is_file():
+        log.info("quantizing the frozen model's graph to int8 (%s) for its embedding pass, once", target)
+        tmp = path.with_name(f".{path.stem}.tmp.onnx")
+        quantize_dynamic(folder / GRAPH, tmp, preset_for(target))
+        tmp.replace(path)
+    return path
+
+
 def sorted_encode(encoder: TextEncoder, batch_size: int) -> EncodeFn:
     """Batches of similar length (longest first, by characters), rows back in input order."""
     def encode(texts: list[str]) -> np.ndarray:
@@ -91,17 +112,19 @@ def sorted_encode(encoder: TextEncoder, batch_size: int) -> EncodeFn:
 
 
 def onnx_encoder(model: SentenceTransformer, weights: str, cache_dir: Path, batch_size: int,
-                 probe: list[str]) -> EncodeFn | None:
-    """An encode function through onnxruntime at the model's current ``max_seq_length``, or None (with a warning)
-    when the export fails or its vectors are not PyTorch's."""
+                 probe: list[str], int8: bool = False) -> EncodeFn | None:
+    """An encode function through onnxruntime at the model's current ``max_seq_length`` (``int8``: the quantized
+    graph), or None (with a warning) when the export fails or its vectors are not PyTorch's (``PARITY``, or
+    ``INT8_PARITY`` for the int8 graph)."""
     import torch
 
     from export.artifact.encoder import OnnxEncoder
 
     try:
         folder = _graph_folder(model, weights, cache_dir)
+        graph = _int8_graph(folder) if int8 else folder / GRAPH
         length = int(model.max_seq_length or model.tokenizer.model_max_length)
-        encoder = OnnxEncoder(folder / GRAPH, folder, length, threads=torch.get_num_threads())
+        encoder = OnnxEncoder(graph, folder, length, threads=torch.get_num_threads())
     except Exception as exc:  # the exporters and onnxruntime raise many types; PyTorch still works
         log.warning("teacher.runtime: onnxruntime is unavailable for this teacher (%s: %s); using PyTorch",
                     type(exc).__name__, exc)
@@ -111,9 +134,11 @@ def onnx_encoder(model: SentenceTransformer, weights: str, cache_dir: Path, batc
     ours = encode(texts)
     theirs = model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
     cosine = float(np.min(np.sum(ours * theirs, 1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1))))
-    if cosine < PARITY:
+    floor = INT8_PARITY if int8 else PARITY
+    if cosine < floor:
         log.warning("teacher.runtime: onnxruntime's vectors differ from PyTorch's (min cosine %.6f < %s); using "
-                    "PyTorch", cosine, PARITY)
+                    "PyTorch", cosine, floor)
         return None
-    log.info("onnxruntime fp32 graph: min cosine %.7f to PyTorch on %d texts", cosine, len(texts))
+    log.info("onnxruntime %s graph: min cosine %.7f to PyTorch on %d texts", "int8" if int8 else "fp32", cosine,
+             len(texts))
     return encode

@@ -102,3 +102,24 @@ def test_the_teachers_sts_score_is_embedded_on_the_caches_runtime(tiny_teacher, 
     assert not teacher_sts_path(tiny_teacher, "sts_dev", pairs, tmp_path, TORCH).exists()
     assert score == pytest.approx(sts_spearman(tiny_teacher, pairs), abs=0.05)  # PyTorch fp32's, x100
     assert list((tmp_path / "teacher-onnx").glob(f"*/{GRAPH}"))  # the graph the cache's pass uses
+
+
+def test_the_int8_graph_gives_close_targets_into_a_cache_of_its_own(tiny_teacher, tmp_path: Path,
+                                                                    tiny_config_toml: Path) -> None:
+    from export.artifact.host import host_target
+    from export.artifact.layout import quantized_file
+
+    int8 = TeacherRuntime.ONNXRUNTIME_INT8
+    sentences = make_sentences(40)
+    exact = teacher_embeddings(tiny_teacher, sentences, "corpus", tmp_path, 8, 16, False, Precision.FP32, runtime=ORT)
+    approx = teacher_embeddings(tiny_teacher, sentences, "corpus", tmp_path, 8, 16, False, Precision.FP32,
+                                runtime=int8)
+    keys = {teacher_key(tiny_teacher, "corpus", Precision.FP32, runtime=r).digest() for r in (ORT, int8)}
+    assert keys == {p.name for p in (tmp_path / "teacher").iterdir()}  # never mixed with the exact targets
+    cosine = (exact * approx).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(approx, axis=1)
+    assert teacher_onnx.INT8_PARITY < cosine.min() and not np.array_equal(exact, approx)
+    (folder,) = (tmp_path / "teacher-onnx").iterdir()
+    assert (folder / quantized_file(host_target() or "")).is_file()  # quantized once, beside the fp32 graph
+    assert int8.exact is ORT and ORT.exact is ORT
+    with pytest.raises(ConfigError, match="onnxruntime-int8"):
+        load_config(tiny_config_toml, ["teacher.runtime='onnxruntime-int8'", "teacher.precision='bf16'"])
