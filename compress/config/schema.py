@@ -49,7 +49,7 @@ class TeacherConfig:
 class DataConfig:
     corpus: str = f"{DEFAULT_DATA}/corpus/sentences.txt.gz"
     column: str = "sentence"
-    max_sentences: int | None = 60000
+    max_sentences: int | None = 30000
     validation_sentences: int = 1000
     sts_train: str | None = f"{DEFAULT_DATA}/stsb/train.csv"
     sts_dev: str | None = f"{DEFAULT_DATA}/stsb/dev.csv"
@@ -122,7 +122,7 @@ def loss_config(**values: Any) -> LossConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: float = 3.0
+    epochs: float = 2.0
     batch_size: int = 32
     learning_rate: float = 1e-4
     warmup_ratio: float = 0.1
