@@ -79,7 +79,8 @@ def test_bad_override_syntax() -> None:
 
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.toml"))
-SHARING = [p for p in CONFIGS if p.name != "full.toml"]  # the full recipe embeds the whole corpus
+# the full recipe embeds the whole corpus; the accurate tier keeps the 60,000-sentence sample it was measured on
+SHARING = [p for p in CONFIGS if p.name not in ("full.toml", "accurate.toml")]
 
 
 @pytest.mark.parametrize("path", SHARING, ids=lambda p: p.name)
