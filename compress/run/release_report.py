@@ -70,8 +70,9 @@ def _glance_row(row: dict[str, Any], sets: list[str], teacher: dict[str, Any] | 
     if row["teacher"]:
         index = alone
     else:
-        index = [("another space: cannot" if "error" in row["index"].get(n, {"error": ""}) else
-                  _share(row["index"][n].get("ndcg@10"), ref[n])) for n in sets]
+        scored = {n: row["index"].get(n, {}).get("ndcg@10") for n in sets}  # None: another space, or not measured
+        index = ["another space: cannot" if row["index"].get(n, {}).get("error") else _share(scored[n], ref[n])
+                 for n in sets]
     name = "this model" if row["model"] == STUDENT else row["model"]
     return (f"| {name} (`{row['file']}`) | " + " | ".join([*index, *alone]) + f" | {_fmt(row['sts_test'])} | "
             f"{row['p50_ms']:.2f} | {_fmt(row['batch32_per_s'], '.0f')} | {row['size_mb']:.1f} |")
@@ -94,9 +95,9 @@ def glance(m: dict[str, Any]) -> list[str]:
     lead = []
     if student and teacher and sets and student["index"]:
         kept = ", ".join(f"{n} {_fmt(student['index'].get(n, {}).get('retention_percent'), '.1f')}%" for n in sets)
-        lead = [f"Embed queries with this model against documents the teacher ({teacher['model']}) embedded: it "
-                f"keeps {kept} of the teacher's own nDCG@10. Alone (its own documents too), and beside the "
-                "models you might use instead:", ""]
+        lead = [f"Embed queries with this model against documents the teacher embedded: it keeps {kept} of the "
+                "teacher's own nDCG@10. Alone (its own documents too), and beside the models you might use "
+                "instead:", ""]
     return ["## At a glance", "", *lead,
             f"nDCG@10 x100 (% of the teacher's) per retrieval set, STS-B test Spearman x100, and speed on {profile}:",
             "", *head, *(_glance_row(r, sets, teacher) for r in shown), ""]

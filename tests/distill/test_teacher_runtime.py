@@ -117,7 +117,7 @@ def test_the_int8_graph_gives_close_targets_into_a_cache_of_its_own(tiny_teacher
     keys = {teacher_key(tiny_teacher, "corpus", Precision.FP32, runtime=r).digest() for r in (ORT, int8)}
     assert keys == {p.name for p in (tmp_path / "teacher").iterdir()}  # never mixed with the exact targets
     cosine = (exact * approx).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(approx, axis=1)
-    assert teacher_onnx.INT8_PARITY < cosine.min() and not np.array_equal(exact, approx)
+    assert cosine.min() > teacher_onnx.INT8_PARITY and not np.array_equal(exact, approx)
     (folder,) = (tmp_path / "teacher-onnx").iterdir()
     assert (folder / quantized_file(host_target() or "")).is_file()  # quantized once, beside the fp32 graph
     assert int8.exact is ORT and ORT.exact is ORT
