@@ -90,7 +90,7 @@ VARIANTS |= {
     "10k: queries + keep 0.1": [*TEN_K, *QUERIES, "loss.keep=0.1"],
     "10k: queries + refit": [*TEN_K, *QUERIES, "student.refit=true"],
     "10k: queries + keep 0.1 + refit": [*TEN_K, *QUERIES, "loss.keep=0.1", "student.refit=true"],
-    # the teacher's targets from its int8 graph (onnxruntime, dynamic int8 for this CPU) instead of bf16 PyTorch
+    # the teacher's targets from its int8 graph (onnxruntime, row-wise int8 for this CPU) instead of bf16 PyTorch
     "10k: int8 teacher targets": [*TEN_K, "teacher.runtime='onnxruntime-int8'", "teacher.precision='fp32'"],
     # the teacher cut to 2 of its 12 blocks (0 and 11) with 768 of 3,072 feed-forward neurons each: about the
     # default student's multiply-adds per token, and a residual stream that is the teacher's own

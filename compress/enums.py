@@ -38,7 +38,7 @@ class Precision(StrEnum):
 class TeacherRuntime(StrEnum):
     """What runs the teacher while it fills the embedding cache: ``auto`` is onnxruntime (fp32) on a CPU without
     native bf16, where it embeds about 1.5x faster than PyTorch fp32 at the same targets, else PyTorch.
-    ``onnxruntime-int8``: the teacher's graph quantized (dynamic int8 for this CPU): faster, approximate targets."""
+    ``onnxruntime-int8``: the teacher's graph quantized (row-wise int8 for this CPU): faster, approximate targets."""
 
     AUTO = "auto"
     TORCH = "torch"

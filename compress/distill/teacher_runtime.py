@@ -81,21 +81,22 @@ def _graph_folder(model: SentenceTransformer, weights: str, cache_dir: Path) -> 
 
 
 def _int8_graph(folder: Path) -> Path:
-    """The exported teacher quantized for this CPU (dynamic int8, the export's preset for its target), made once
-    beside the fp32 graph."""
+    """The exported teacher quantized for this CPU (row-wise int8, the export's row-wise preset for its target),
+    made once beside the fp32 graph. Row-wise: on all-mpnet-base-v2 the dynamic per-tensor file fell to a mean
+    cosine of 0.72 to fp32 (min 0.52 on 64 corpus sentences); row-wise keeps 0.9959 (min 0.9905)."""
     from export.artifact.host import host_target
-    from export.artifact.layout import quantized_file
-    from export.presets import preset_for
-    from export.quantize import quantize_dynamic
+    from export.artifact.layout import QuantKind, quantized_file
+    from export.presets import rowwise_preset_for
+    from export.rowwise import quantize_rowwise
 
     target = host_target()
     if target is None:
         raise RuntimeError("this CPU has no int8 target")
-    path = folder / quantized_file(target)
+    path = folder / quantized_file(target, QuantKind.ROWWISE)
     if not path.is_file():
-        log.info("quantizing the frozen model's graph to int8 (%s) for its embedding pass, once", target)
+        log.info("quantizing the frozen model's graph to row-wise int8 (%s) for its embedding pass, once", target)
         tmp = path.with_name(f".{path.stem}.tmp.onnx")
-        quantize_dynamic(folder / GRAPH, tmp, preset_for(target))
+        quantize_rowwise(folder / GRAPH, tmp, rowwise_preset_for(target))
         tmp.replace(path)
     return path
 

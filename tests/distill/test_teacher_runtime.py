@@ -107,7 +107,7 @@ def test_the_teachers_sts_score_is_embedded_on_the_caches_runtime(tiny_teacher, 
 def test_the_int8_graph_gives_close_targets_into_a_cache_of_its_own(tiny_teacher, tmp_path: Path,
                                                                     tiny_config_toml: Path) -> None:
     from export.artifact.host import host_target
-    from export.artifact.layout import quantized_file
+    from export.artifact.layout import QuantKind, quantized_file
 
     int8 = TeacherRuntime.ONNXRUNTIME_INT8
     sentences = make_sentences(40)
@@ -119,7 +119,7 @@ def test_the_int8_graph_gives_close_targets_into_a_cache_of_its_own(tiny_teacher
     cosine = (exact * approx).sum(1) / np.linalg.norm(exact, axis=1) / np.linalg.norm(approx, axis=1)
     assert cosine.min() > teacher_onnx.INT8_PARITY and not np.array_equal(exact, approx)
     (folder,) = (tmp_path / "teacher-onnx").iterdir()
-    assert (folder / quantized_file(host_target() or "")).is_file()  # quantized once, beside the fp32 graph
+    assert (folder / quantized_file(host_target() or "", QuantKind.ROWWISE)).is_file()  # once, beside fp32
     assert int8.exact is ORT and ORT.exact is ORT
     with pytest.raises(ConfigError, match="onnxruntime-int8"):
         load_config(tiny_config_toml, ["teacher.runtime='onnxruntime-int8'", "teacher.precision='bf16'"])
