@@ -138,14 +138,11 @@ def _refit(student: SentenceTransformer, corpus: Corpus, targets: Targets, data:
            config: Config) -> Refit | None:
     """``student.refit``: the projection solved on every training text, judged on the held-back texts that chose
     the checkpoint (queries under ``train.select_by = "query_cosine"``, else sentences)."""
-    import numpy as np
-
     if config.train.select_by is SelectBy.QUERY_COSINE and data.val_queries and data.val_query_targets is not None:
         held = HeldBack("queries", data.val_queries, data.val_query_targets)
     else:
         held = HeldBack("sentences", data.val_sentences, data.val_targets)
-    labels = np.concatenate([targets.train, targets.training_queries, targets.passages])
-    return refit_projection(student, corpus.training_texts, labels, held)
+    return refit_projection(student, corpus.training_texts, targets.training, held)
 
 
 def _save_atomic(student: SentenceTransformer, pca: Any, report: dict[str, Any], out_dir: Path) -> None:

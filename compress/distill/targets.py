@@ -52,6 +52,11 @@ class Targets:
     def training_queries(self) -> np.ndarray:
         return self.queries if self.queries is not None else self.train[:0]
 
+    @property
+    def training(self) -> np.ndarray:
+        """The target of every training text, in ``Corpus.training_texts`` order: sentences, queries, passages."""
+        return np.concatenate([self.train, self.training_queries, self.passages])
+
 
 def _sentence_targets(teacher: SentenceTransformer, corpus: Corpus,
                       config: Config) -> tuple[np.ndarray, TokenTargets | None]:
@@ -128,7 +133,7 @@ def training_labels(targets: Targets, prior: np.ndarray | None = None) -> np.nda
     """One label row per training text (sentences, queries, then passages: ``Corpus.training_texts``): the target
     embedding, then ``prior`` (the pretrained model's own embedding, ``loss.keep``), and with token targets a last
     column holding the row's index in the token cache (-1 for queries and passages, which have none)."""
-    labels = np.concatenate([targets.train, targets.training_queries, targets.passages]).astype(np.float32)
+    labels = targets.training.astype(np.float32)
     if prior is not None:
         labels = np.concatenate([labels, prior.astype(np.float32)], axis=1)
     if targets.tokens is None:
