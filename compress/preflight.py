@@ -111,12 +111,11 @@ def check_layers(config: Config) -> None:
 
 def check_peers(config: Config) -> None:
     """Each ``bench.peers`` entry is a sentence-transformers folder that exists, or a model id (not a path)."""
-    from compress.models import resolve_model
+    from compress.models import looks_like_path, resolve_model
 
     for name in config.bench.peers:
         folder = Path(resolve_model(name))
-        looks_like_path = name.startswith(("/", ".", "~")) or name.count("/") > 1
-        if (looks_like_path or folder.exists()) and not (folder / "modules.json").is_file():
+        if (looks_like_path(name) or folder.exists()) and not (folder / "modules.json").is_file():
             raise ConfigError(f"config key 'bench.peers' names {name!r}: no sentence-transformers folder there "
                               "(no modules.json)", "name a sentence-transformers folder or a model id, or drop it "
                               "from bench.peers")

@@ -51,10 +51,9 @@ def openvino_variants(models: list[ModelSpec]) -> list[ModelSpec]:
 def _check_model_path(path: str, text: str) -> None:
     """A path that is not there is refused before anything runs; a name that is not a path (a hub id such as
     ``org/model``, a packaged model name) is left to the loader."""
-    from compress.models import resolve_model
+    from compress.models import looks_like_path, resolve_model
 
-    looks_like_path = path.startswith(("/", ".", "~")) or path.count("/") > 1
-    if looks_like_path and not Path(resolve_model(path)).exists():
+    if looks_like_path(path) and not Path(resolve_model(path)).exists():
         raise ConfigError(f"model {text!r}: {path} does not exist",
                           "name an existing folder (a sentence-transformers folder or an artifact), or a model id")
 
