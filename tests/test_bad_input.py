@@ -56,6 +56,15 @@ def test_a_corpus_that_is_a_directory(tiny_config_toml: Path, tmp_path: Path) ->
              "is a directory, not a file")
 
 
+def test_a_peer_that_is_not_a_sentence_transformers_folder(tiny_config_toml: Path, tmp_path: Path) -> None:
+    for peer in ("/no/such/model", str(tmp_path)):  # a path that is not there; a folder without modules.json
+        _refused(["check-config", "--config", str(tiny_config_toml), "--set", f"bench.peers=['{peer}']"],
+                 "config key 'bench.peers'")
+        _refused(["bench", "--config", str(tiny_config_toml), "--teacher", "none", "--out", str(tmp_path / "b"),
+                  "--set", f"bench.peers=['{peer}']", str(tmp_path)], "config key 'bench.peers'")
+    assert not (tmp_path / "b").exists()
+
+
 def test_check_config_checks_the_data_files(tiny_config_toml: Path) -> None:
     _refused(["check-config", "--config", str(tiny_config_toml), "--set", "data.sts_test='/no/such.csv'"],
              "config key 'data.sts_test': file /no/such.csv does not exist")
