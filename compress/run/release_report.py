@@ -79,8 +79,15 @@ def _glance_row(row: dict[str, Any], sets: list[str], teacher: dict[str, Any] | 
 
 
 def glance(m: dict[str, Any]) -> list[str]:
+    """The report's "At a glance" section (``glance_body``), or nothing when no model was measured."""
+    body = glance_body(m)
+    return ["## At a glance", "", *body] if body else []
+
+
+def glance_body(m: dict[str, Any]) -> list[str]:
     """What the release is for, first: its queries searching the teacher's document index, then alone and on STS,
-    beside the teacher and the peers (``bench.peers``), on the first profile measured."""
+    beside the teacher and the peers (``bench.peers``), on the first profile measured. No heading: the report puts
+    it under "At a glance", the model card under its "Scores"."""
     rows = m["bench"]
     if not rows:
         return []
@@ -98,7 +105,7 @@ def glance(m: dict[str, Any]) -> list[str]:
         lead = [f"Embed queries with this model against documents the teacher embedded: it keeps {kept} of the "
                 "teacher's own nDCG@10. Alone (its own documents too), and beside the models you might use "
                 "instead:", ""]
-    return ["## At a glance", "", *lead,
+    return [*lead,
             f"nDCG@10 x100 (% of the teacher's) per retrieval set, STS-B test Spearman x100, and speed on {profile}:",
             "", *head, *(_glance_row(r, sets, teacher) for r in shown), ""]
 
@@ -148,7 +155,7 @@ def _export_lines(m: dict[str, Any]) -> list[str]:
 def card_scores(m: dict[str, Any]) -> list[str]:
     """The release's numbers for its model card: the distilled student beside the teacher, then each measured file."""
     d = m["distill"]
-    lines = [*glance(m)[2:],  # the card's own "Scores" heading stands above
+    lines = [*glance_body(m),
              f"STS-B test (Spearman x100): teacher {_fmt(d['teacher'].get('sts_test'))}, this model "
              f"{_fmt(d['student'].get('sts_test'))} in PyTorch ({_fmt(d['retention_percent'].get('sts_test'))}% "
              f"retained); held-back cosine to the teacher {_fmt(d['heldback_cosine'], '.4f')}.", ""]
