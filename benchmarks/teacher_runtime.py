@@ -8,13 +8,17 @@ teacher's 128 tokens) and on passages (256 tokens):
   length within the chunk) at several batch sizes, and in corpus order (no sorting) to show what sorting buys;
 - PyTorch with bf16 autocast (only where the CPU runs bf16 natively; elsewhere torch emulates it, slower than fp32);
 - onnxruntime on the teacher's ONNX export (pooling and normalization inside) with and without the transformer
-  fusions, length-sorted batches as well.
+  fusions, length-sorted batches as well;
+- onnxruntime on that export quantized to row-wise int8 for this CPU (``teacher.runtime = "onnxruntime-int8"``,
+  where the CPU has an int8 target): faster, at targets that are no longer PyTorch's (its cosine says how far).
 
-Each setting's sentences/s and its mean and minimum cosine to PyTorch fp32 (a cache's targets must stay within
-0.9999). Settings run one after another in one process, the machine otherwise idle.
+Each setting's sentences/s and its mean and minimum cosine to PyTorch fp32 (a cache's exact targets must stay within
+0.9999). Settings run one after another in one process, the machine otherwise idle. One results file per kind of
+CPU (``--name``): which runtime wins depends on bf16 and VNNI.
 
 Reproduce (repo root, after scripts/setup.sh; ~15 minutes on 2 cores):
-    .venv/bin/python benchmarks/teacher_runtime.py --data ../shared/data
+    .venv/bin/python benchmarks/teacher_runtime.py --data ../shared/data                       # AVX2-only CPU
+    .venv/bin/python benchmarks/teacher_runtime.py --data ../shared/data --batch-sizes 32 --name teacher_runtime_vnni
 """
 
 from __future__ import annotations
@@ -79,18 +83,26 @@ def torch_encoders(model: Any, batch_sizes: list[int]) -> dict[str, Encode]:
 
 
 def onnx_graphs(model_dir: Path, work: Path) -> dict[str, Path]:
-    """The teacher exported as the student is (``export.onnx_export``), plain and fused."""
+    """The teacher exported as the student is (``export.onnx_export``), plain and fused, and quantized to row-wise
+    int8 for this CPU as ``teacher.runtime = "onnxruntime-int8"`` quantizes it (where the CPU has an int8 target)."""
     from transformers import AutoConfig
 
+    from compress.distill.teacher_runtime import GRAPH, int8_graph
+    from export.artifact.host import host_target
     from export.onnx_export import export_onnx
     from export.optimize import model_type_for, optimize
 
-    plain, fused = work / "model.onnx", work / "model_optimized.onnx"
+    plain = work / GRAPH
+    fused = plain.with_name("model_optimized.onnx")
+    plain.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model_dir, plain, opset=17)
     config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
     applied = optimize(plain, fused, model_type_for(config.architectures[0]), config.num_attention_heads,
                        config.hidden_size)
-    return {"onnxruntime fp32": plain, **({"onnxruntime fp32 fused": fused} if applied.applied else {})}
+    graphs = {"onnxruntime fp32": plain, **({"onnxruntime fp32 fused": fused} if applied.applied else {})}
+    if host_target() is not None:
+        graphs["onnxruntime int8 row-wise"] = int8_graph(work)
+    return graphs
 
 
 def onnx_encoders(graphs: dict[str, Path], model_dir: Path, max_length: int,
@@ -166,10 +178,12 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=1024)
     parser.add_argument("--passages", type=int, default=96)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--name", default="teacher_runtime",
+                        help="results file stem (one per machine kind: the CPU decides which runtime wins)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     doc = run(args)
-    write_results(RESULTS, "teacher_runtime", doc, markdown(doc) + "\n")
+    write_results(RESULTS, args.name, doc, markdown(doc) + "\n")
     print(json.dumps({name: entry["rows"] for name, entry in doc["sets"].items()}, indent=1))
 
 

@@ -55,6 +55,8 @@ LOSSES: tuple[LossSpec, ...] = (
              fix="set loss.tokens = 0, or student.match = 'projection' with a pruned/pretrained student"),
     LossSpec("cross", "each student vector scored against the batch's teacher vectors (a query searching the "
              "teacher's index), the teacher's own in-batch distribution as the target (KL)"),
+    LossSpec("scores", "each student vector's scores against the batch's teacher vectors (mean-centred), the "
+             "teacher's own scores as the target (squared error: the error where teacher vectors rank documents)"),
     LossSpec("keep", "a pretrained student's own in-batch similarities, held while it learns",
              students=(StudentKind.PRETRAINED,),
              unmet="holds a pretrained student's own similarities; the student must be 'pretrained'",

@@ -80,7 +80,7 @@ def _graph_folder(model: SentenceTransformer, weights: str, cache_dir: Path) -> 
     return folder
 
 
-def _int8_graph(folder: Path) -> Path:
+def int8_graph(folder: Path) -> Path:
     """The exported teacher quantized for this CPU (row-wise int8, the export's row-wise preset for its target),
     made once beside the fp32 graph. Row-wise: on all-mpnet-base-v2 the dynamic per-tensor file fell to a mean
     cosine of 0.72 to fp32 (min 0.52 on 64 corpus sentences); row-wise keeps 0.9959 (min 0.9905)."""
@@ -123,7 +123,7 @@ def onnx_encoder(model: SentenceTransformer, weights: str, cache_dir: Path, batc
 
     try:
         folder = _graph_folder(model, weights, cache_dir)
-        graph = _int8_graph(folder) if int8 else folder / GRAPH
+        graph = int8_graph(folder) if int8 else folder / GRAPH
         length = int(model.max_seq_length or model.tokenizer.model_max_length)
         encoder = OnnxEncoder(graph, folder, length, threads=torch.get_num_threads())
     except Exception as exc:  # the exporters and onnxruntime raise many types; PyTorch still works

@@ -9,6 +9,7 @@ from torch import nn
 from compress.distill.losses import CosineDistillLoss, MSEDistillLoss, SimilarityKLLoss
 from compress.distill.losses.batch import DistillBatch
 from compress.distill.losses.cross import CrossKLLoss
+from compress.distill.losses.scores import ScoreLoss
 
 
 def falls(loss: nn.Module, steps: int = 60) -> tuple[float, float]:
@@ -28,7 +29,7 @@ def falls(loss: nn.Module, steps: int = 60) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("loss", [MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(temperature=0.1),
-                                  CrossKLLoss(temperature=0.1)])
+                                  CrossKLLoss(temperature=0.1), ScoreLoss()])
 def test_loss_falls_on_a_toy_batch(loss: nn.Module) -> None:
     first, last = falls(loss)
     assert last < 0.3 * first
@@ -37,7 +38,7 @@ def test_loss_falls_on_a_toy_batch(loss: nn.Module) -> None:
 def test_losses_are_zero_when_student_equals_teacher() -> None:
     x = torch.randn(5, 4)
     batch = DistillBatch(student=x, teacher=x.clone(), attention_mask=torch.ones(5, 2))
-    for loss in (MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(0.05), CrossKLLoss(0.05)):
+    for loss in (MSEDistillLoss(), CosineDistillLoss(), SimilarityKLLoss(0.05), CrossKLLoss(0.05), ScoreLoss()):
         assert float(loss(batch)) == pytest.approx(0.0, abs=1e-5)
 
 
@@ -87,3 +88,22 @@ def test_cross_scores_the_student_against_the_teachers_vectors_not_its_own() -> 
     assert float(CrossKLLoss(0.05)(rotated)) > 0.01  # its queries would not find the teacher's documents
     scaled = DistillBatch(student=5 * teacher, teacher=teacher, attention_mask=None)
     assert float(CrossKLLoss(0.05)(scaled)) == pytest.approx(0.0, abs=1e-5)  # cosine: scale-free
+
+
+def test_scores_count_the_error_where_the_teachers_vectors_differ_not_along_their_mean() -> None:
+    """An error along the teacher vectors' shared mean moves every score of a query alike (its ranking stays): no
+    loss. The same-sized error inside the span where they differ reorders documents: a loss, and MSE cannot tell
+    the two apart."""
+    torch.manual_seed(0)
+    spread = torch.zeros(6, 8)
+    spread[:, :5] = torch.randn(6, 5)
+    mean = torch.zeros(8)
+    mean[7] = 1.0
+    teacher = spread - spread.mean(dim=0) + mean
+    along_mean = DistillBatch(student=teacher + 0.3 * mean, teacher=teacher, attention_mask=None)
+    inside = torch.zeros(8)
+    inside[0] = 0.3
+    across = DistillBatch(student=teacher + inside, teacher=teacher, attention_mask=None)
+    assert float(MSEDistillLoss()(along_mean)) == pytest.approx(float(MSEDistillLoss()(across)))
+    assert float(ScoreLoss()(along_mean)) == pytest.approx(0.0, abs=1e-10)
+    assert float(ScoreLoss()(across)) > 0.01
