@@ -96,7 +96,6 @@ VARIANTS |= {
     "10k: queries + keep 0.1 + scores 10": [*TEN_K, *QUERIES, "loss.keep=0.1", "loss.scores=10.0"],
     "10k: queries + keep 1.0": [*TEN_K, *QUERIES, "loss.keep=1.0"],
     "10k: queries + keep 0.1, lr 5e-5": [*TEN_K, *QUERIES, "loss.keep=0.1", "train.learning_rate=5e-5"],
-    "10k: queries + keep 0.1, 1 epoch": [*TEN_K, *QUERIES, "loss.keep=0.1", "train.epochs=1"],
     # the teacher's targets from its int8 graph (onnxruntime, row-wise int8 for this CPU) instead of bf16 PyTorch
     "10k: int8 teacher targets": [*TEN_K, "teacher.runtime='onnxruntime-int8'", "teacher.precision='fp32'"],
     # the teacher cut to 2 of its 12 blocks (0 and 11) with 768 of 3,072 feed-forward neurons each: about the

@@ -43,7 +43,7 @@ def test_a_loss_needs_its_students(spec: LossSpec) -> None:
 
 def test_new_losses_stay_out_of_the_keys_at_zero() -> None:
     """Losses added after the first six are left out of the cache and stage keys while their weight is 0, so a recipe
-    that does not use them keeps its finished stages (the recipe holds keep at 0.1: here it is set to 0)."""
+    that does not use them keeps its finished stages (the recipe holds keep at 0.3: here it is set to 0)."""
     config = load_config(None, ["loss.keep=0"])
     keyed = config.key_dict()["loss"]
     for spec in LOSSES:
