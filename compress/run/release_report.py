@@ -64,6 +64,9 @@ def _share(value: float | None, reference: float | None) -> str:
     return f"{value:.2f} ({100 * value / reference:.1f}%)" if reference else f"{value:.2f}"
 
 
+RETRIEVAL_CAPTION = "nDCG@10 x100 (% of the teacher's) per retrieval set, "
+
+
 def _glance_row(row: dict[str, Any], sets: list[str], teacher: dict[str, Any] | None) -> str:
     ref = {n: (teacher or {}).get("retrieval", {}).get(n, {}).get("ndcg@10") for n in sets}
     alone = [_share(row["retrieval"].get(n, {}).get("ndcg@10"), ref[n]) for n in sets]
@@ -74,8 +77,9 @@ def _glance_row(row: dict[str, Any], sets: list[str], teacher: dict[str, Any] | 
         index = ["another space: cannot" if row["index"].get(n, {}).get("error") else _share(scored[n], ref[n])
                  for n in sets]
     name = "this model" if row["model"] == STUDENT else row["model"]
-    return (f"| {name} (`{row['file']}`) | " + " | ".join([*index, *alone]) + f" | {_fmt(row['sts_test'])} | "
-            f"{row['p50_ms']:.2f} | {_fmt(row['batch32_per_s'], '.0f')} | {row['size_mb']:.1f} |")
+    cells = [f"{name} (`{row['file']}`)", *index, *alone, _fmt(row["sts_test"]), f"{row['p50_ms']:.2f}",
+             _fmt(row["batch32_per_s"], ".0f"), f"{row['size_mb']:.1f}"]
+    return "| " + " | ".join(cells) + " |"
 
 
 def glance(m: dict[str, Any]) -> list[str]:
@@ -106,7 +110,7 @@ def glance_body(m: dict[str, Any]) -> list[str]:
                 "teacher's own nDCG@10. Alone (its own documents too), and beside the models you might use "
                 "instead:", ""]
     return [*lead,
-            f"nDCG@10 x100 (% of the teacher's) per retrieval set, STS-B test Spearman x100, and speed on {profile}:",
+            f"{RETRIEVAL_CAPTION if sets else ''}STS-B test Spearman x100, and speed on {profile}:",
             "", *head, *(_glance_row(r, sets, teacher) for r in shown), ""]
 
 

@@ -44,3 +44,15 @@ def test_the_card_leads_with_the_same_table() -> None:
     assert card[0].startswith("Embed queries with this model against documents the teacher")
     sts = card.index(next(c for c in card if c.startswith("STS-B test (Spearman")))
     assert any(c.startswith("| this model") for c in card[:sts])  # the table comes before the STS line
+
+
+def test_without_retrieval_sets_every_row_has_the_headings_cells() -> None:
+    """A config that measures no retrieval set (the fast tier's): STS, speed and size only, each row as wide as its
+    heading, so that no value lands under another column."""
+    bare = [{**r, "retrieval": {}, "index": {}} for r in METRICS["bench"]]
+    lines = glance({**METRICS, "bench": bare})
+    table = [line for line in lines if line.startswith("|")]
+    assert table[0] == "| model | STS-B test | b1 p50 ms | b32 sent/s | MB |"
+    assert all(line.count("|") == table[0].count("|") for line in table)
+    assert table[2] == "| teacher (`onnx/f.onnx`) | 80.00 | 2.00 | 900 | 22.0 |"
+    assert not any("nDCG" in line for line in lines)
