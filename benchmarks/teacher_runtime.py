@@ -89,11 +89,11 @@ def onnx_graphs(model_dir: Path, work: Path) -> dict[str, Path]:
 
     from compress.distill.teacher_runtime import GRAPH, int8_graph
     from export.artifact.host import host_target
+    from export.artifact.layout import OPTIMIZED
     from export.onnx_export import export_onnx
     from export.optimize import model_type_for, optimize
 
-    plain = work / GRAPH
-    fused = plain.with_name("model_optimized.onnx")
+    plain, fused = work / GRAPH, work / OPTIMIZED
     plain.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model_dir, plain, opset=17)
     config = AutoConfig.from_pretrained(model_dir, local_files_only=True)
