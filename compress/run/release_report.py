@@ -64,9 +64,6 @@ def _share(value: float | None, reference: float | None) -> str:
     return f"{value:.2f} ({100 * value / reference:.1f}%)" if reference else f"{value:.2f}"
 
 
-RETRIEVAL_CAPTION = "nDCG@10 x100 (% of the teacher's) per retrieval set, "
-
-
 def _glance_row(row: dict[str, Any], sets: list[str], teacher: dict[str, Any] | None) -> str:
     ref = {n: (teacher or {}).get("retrieval", {}).get(n, {}).get("ndcg@10") for n in sets}
     alone = [_share(row["retrieval"].get(n, {}).get("ndcg@10"), ref[n]) for n in sets]
@@ -109,8 +106,8 @@ def glance_body(m: dict[str, Any]) -> list[str]:
         lead = [f"Embed queries with this model against documents the teacher embedded: it keeps {kept} of the "
                 "teacher's own nDCG@10. Alone (its own documents too), and beside the models you might use "
                 "instead:", ""]
-    return [*lead,
-            f"{RETRIEVAL_CAPTION if sets else ''}STS-B test Spearman x100, and speed on {profile}:",
+    scores = "nDCG@10 x100 (% of the teacher's) per retrieval set, " if sets else ""
+    return [*lead, f"{scores}STS-B test Spearman x100, and speed on {profile}:",
             "", *head, *(_glance_row(r, sets, teacher) for r in shown), ""]
 
 
