@@ -13,6 +13,14 @@ class StudentKind(StrEnum):
     STATIC = "static"  # Model2Vec token vectors distilled from the teacher, then fine-tuned
 
 
+class Sampling(StrEnum):
+    """How ``data.max_sentences`` are drawn from the corpus: ``random`` (seeded), or ``coverage``, greedily for the
+    words they add to the sample (``compress.data.coverage``)."""
+
+    RANDOM = "random"
+    COVERAGE = "coverage"
+
+
 class MatchKind(StrEnum):
     PROJECTION = "projection"
     PCA = "pca"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from compress.config import Config
-from compress.data import load_corpus, load_sts
+from compress.data import load_corpus, load_sts, sentences_of
 from compress.handoff import read_handoff
 from export.pipeline import ExportResult, export_artifact
 
@@ -37,7 +37,7 @@ def heldback_sentences(config: Config, student_dir: Path) -> list[str]:
     handoff = read_handoff(student_dir)
     if handoff is not None and len(handoff.heldback) >= MIN_SENTENCES:
         return handoff.heldback
-    data, export = config.data, config.export
-    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    export = config.export
+    corpus = sentences_of(config.data)
     wanted = max(export.gate_sentences, export.calibration_sentences, MIN_SENTENCES)
     return corpus.validation if len(corpus.validation) >= MIN_SENTENCES else corpus.all[:wanted]

@@ -14,7 +14,7 @@ from compress.bench.peers import peer_spec
 from compress.bench.sets import eval_sets_settings, load_eval_sets, retrieval_data
 from compress.bench.versus import check_reference, head_to_head
 from compress.config import Config
-from compress.data import load_corpus, load_sts
+from compress.data import load_sts, sentences_of
 from compress.errors import ConfigError
 from compress.profiles import Profile, Runtime, get_profile
 from export.artifact.manifest import MANIFEST
@@ -94,8 +94,7 @@ def _head_to_head(config: Config, entries: list[dict[str, Any]], models: list[Mo
 
 def _sentences(config: Config) -> list[str]:
     """The config's held-back slice of the corpus sample (its first 1000 sentences when nothing is held back)."""
-    data = config.data
-    corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed)
+    corpus = sentences_of(config.data)
     return corpus.validation or corpus.train[:1000]
 
 

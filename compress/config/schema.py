@@ -17,6 +17,7 @@ from compress.enums import (
     MatchKind,
     OpenVinoMode,
     Precision,
+    Sampling,
     SearchKind,
     SelectBy,
     StudentKind,
@@ -50,6 +51,7 @@ class DataConfig:
     corpus: str = f"{DEFAULT_DATA}/corpus/sentences.txt.gz"
     column: str = "sentence"
     max_sentences: int | None = 30000
+    sampling: Sampling = Sampling.RANDOM  # how max_sentences are drawn: "random" or "coverage" (for their words)
     validation_sentences: int = 1000
     sts_train: str | None = f"{DEFAULT_DATA}/stsb/train.csv"
     sts_dev: str | None = f"{DEFAULT_DATA}/stsb/dev.csv"
@@ -253,6 +255,8 @@ class Config:
         if not self.data.passages and not self.data.documents_file:  # documents are split into passages too
             for key in PASSAGE_KEYS:
                 plain["data"].pop(key)
+        if self.data.sampling is Sampling.RANDOM:
+            plain["data"].pop("sampling")
         if not self.data.queries and not self.data.queries_file:
             for key in QUERY_KEYS:
                 plain["data"].pop(key)

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from compress.config import DataConfig
+from compress.data.coverage import coverage_sample
 from compress.data.passages import build_passages
 from compress.data.queries import build_queries
 from compress.data.text import base_suffix, json_lines, numbered_lines
+from compress.enums import Sampling
 from compress.errors import CompressError
 
 OWN_TEXT_COLUMN = "text"  # the column (CSV/TSV) or field (JSONL) of data.queries_file and data.documents_file
@@ -170,20 +172,24 @@ def read_sentences(path: Path, column: str = "sentence") -> list[str]:
 
 def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None = None,
                 validation: int = 0, seed: int = 42, passages: PassagePlan | None = None,
-                queries: QueryPlan | None = None) -> Corpus:
-    """Read the corpus, sample ``max_sentences`` with ``seed`` (kept in file order) and hold back a slice; build
-    ``passages`` and ``queries`` from the sentences outside the sample (from the training slice when the sample is
-    the whole file).
+                queries: QueryPlan | None = None, sampling: Sampling = Sampling.RANDOM) -> Corpus:
+    """Read the corpus, sample ``max_sentences`` with ``seed`` (``sampling``: at random, or for the words they cover;
+    kept in file order) and hold back a slice; build ``passages`` and ``queries`` from the sentences outside the
+    sample (from the training slice when the sample is the whole file).
 
     Two streaming passes: the first finds the unique sentences by hash (``unique_rows``), the second keeps only the
-    sampled ones (and the pool of the rest), so memory grows with the sample, not the file."""
+    sampled ones (and the pool of the rest), so memory grows with the sample, not the file (a coverage sample reads
+    its candidates in between: the whole file, or a seeded sample of ``POOL_CAP`` of it)."""
     first = unique_rows(path, column)
     rng = random.Random(seed)
     keep, pool = first, first[:0]
     extra = bool(passages and passages.count) or bool(queries and queries.count)
     if max_sentences is not None and len(first) > max_sentences:
         chosen = np.zeros(len(first), dtype=bool)
-        chosen[sorted(rng.sample(range(len(first)), max_sentences))] = True
+        if sampling is Sampling.COVERAGE:
+            chosen[_coverage_rows(path, column, first, max_sentences, seed)] = True
+        else:
+            chosen[sorted(rng.sample(range(len(first)), max_sentences))] = True
         keep = first[chosen]
         if extra:
             pool = _passage_pool(first[~chosen], seed)
@@ -207,6 +213,17 @@ def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None 
     return corpus
 
 
+def _coverage_rows(path: Path, column: str, first: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """The indices into ``first`` of ``count`` sentences chosen for their words (``compress.data.coverage``) among
+    all of them, or among a seeded sample of ``POOL_CAP`` when there are more."""
+    candidates = np.arange(len(first))
+    if len(first) > POOL_CAP:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+        candidates = np.sort(rng.choice(candidates, POOL_CAP, replace=False))
+    texts = gather_rows(path, column, [first[candidates]])[0]
+    return candidates[coverage_sample(texts, count)]
+
+
 def _passage_pool(outside: np.ndarray, seed: int) -> np.ndarray:
     """The rows passages are built from: those outside the sample, or a seeded sample of ``POOL_CAP`` of them."""
     if len(outside) <= POOL_CAP:
@@ -215,12 +232,20 @@ def _passage_pool(outside: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(rng.choice(outside, POOL_CAP, replace=False))
 
 
+def sentences_of(data: DataConfig) -> Corpus:
+    """The ``[data]`` section's sentence sample and held-back slice only (no passages, no queries): what the export
+    and bench stages measure on when distillation handed them nothing."""
+    return load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed,
+                       sampling=data.sampling)
+
+
 def corpus_of(data: DataConfig) -> Corpus:
     """The corpus the ``[data]`` section describes: the sentence sample, the held-back slice, the passages and the
     query-shaped texts."""
     plan = PassagePlan(data.passages, data.validation_passages, data.passage_words[0], data.passage_words[1])
     corpus = load_corpus(Path(data.corpus), data.column, data.max_sentences, data.validation_sentences, data.seed,
-                         plan if data.passages else None, QueryPlan(data.queries, data.validation_queries))
+                         plan if data.passages else None, QueryPlan(data.queries, data.validation_queries),
+                         data.sampling)
     if data.queries_file:
         own = read_sentences(Path(data.queries_file), OWN_TEXT_COLUMN)
         held = 0 if data.queries else min(data.validation_queries, len(own) - 1)
