@@ -60,8 +60,10 @@ def test_every_command_without_config_resolves_the_recipe(monkeypatch: pytest.Mo
 # MiniLM (its keep_layers would be wrong for a pruned teacher), its gates are the recipe's own floors, and it
 # measures all-MiniLM-L6-v2 beside the student and plots index compatibility first (a file names its own peers and
 # retrieval sets); loss.keep holds a pretrained student's similarities (a file's pruned student has none to hold);
-# the recipe makes query-shaped texts from corpus sentences it can spare (a file's corpus may have none to spare).
+# the recipe makes query-shaped texts from corpus sentences it can spare (a file's corpus may have none to spare);
+# the recipe draws its sample for the words it adds (a file's keeps its random draw, its cache and stages).
 RECIPE_ONLY = {"student.kind", "student.keep_layers", "loss.keep", "data.queries", "data.validation_queries",
+               "data.sampling",
                "bench.min_retention", "bench.max_size_mb",
                "bench.retrieval_sets", "bench.min_retrieval_retention", "bench.min_index_retention", "bench.peers",
                "bench.pareto_accuracy"}
