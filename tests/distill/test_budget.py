@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from compress.config import load_config
+from compress.config import DataConfig, load_config
+from compress.data import sentences_of
 from compress.distill import budget as budget_module
 from compress.distill.budget import budgeted, record_path
+from compress.distill.budget import probe as probe_module
 from compress.distill.budget.plan import BASE_SENTENCES, MAX_EPOCHS, MIN_EPOCHS, Costs, choose
 from compress.distill.budget.probe import costs_of, measure
 from compress.distill.stage import distill
+from compress.enums import Sampling
 from compress.errors import ConfigError
 
 # per-sentence costs in the ratio measured on the AVX512-BF16 EPYC (teacher 62/s, training 118/s), 2 min fixed
@@ -82,6 +85,24 @@ def test_the_probe_measures_the_recipe_on_this_machine(tiny_config_toml: Path) -
     assert costs.train_s > 1 / found.train_per_s  # the evaluations' share
     assert costs.fixed_s > found.load_s and costs.passage_train_s > 0
     assert found.prior_per_s is None  # no loss.keep: no second frozen model to pay for
+
+
+def test_with_coverage_sampling_the_probe_times_texts_of_the_runs_sample(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.txt"
+    short = [f"a cat sat {i}" for i in range(150)]
+    def tag(i: int) -> str:  # a word of letters only, one for each i
+        return "x" + "".join("abcdefghij"[int(d)] for d in str(i))
+
+    dense = [f"{tag(i)}a {tag(i)}b {tag(i)}c {tag(i + 1)}a {tag(i + 1)}b {tag(i + 1)}c and more" for i in range(50)]
+    path.write_text("\n".join(short + dense))
+    monkeypatch.setattr(probe_module, "BASE_SENTENCES", 60)
+    data = DataConfig(corpus=str(path), sampling=Sampling.COVERAGE, sts_train=None, sts_dev=None, sts_test=None)
+    drawn = probe_module._like_coverage(data, 20)
+    run_sample = sentences_of(DataConfig(corpus=str(path), max_sentences=60, validation_sentences=0,
+                                         sampling=Sampling.COVERAGE)).train
+    assert len(drawn) == 20 and set(drawn) <= set(run_sample) and drawn == probe_module._like_coverage(data, 20)
+    assert sum(text in dense for text in drawn) > 20 * len(dense) / len(short + dense)  # more than a random draw's
 
 
 def test_with_the_keep_loss_the_probe_pays_for_the_published_students_pass(tiny_config_toml: Path,

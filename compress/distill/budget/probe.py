@@ -1,6 +1,7 @@
 """Measure, in about a minute, what the distill stage's parts cost on this machine with this recipe.
 
-On a small random sample of the corpus: the teacher's pass as the cache runs it (its runtime, batch size,
+On a small random sample of the corpus (with ``data.sampling = "coverage"``, of the coverage sample, whose
+sentences are longer): the teacher's pass as the cache runs it (its runtime, batch size,
 precision and length; passages at ``data.passage_max_tokens``; exporting the teacher for onnxruntime, once per
 teacher, is part of the probe), then 16 steps of the real trainer on the student the recipe
 builds (its loss, precision and batching; the first 3, with the one-time setup, are not counted), then the
@@ -14,6 +15,7 @@ computes is cached: its sentences are not the run's.
 from __future__ import annotations
 
 import logging
+import random
 import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
@@ -22,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from compress.config import Config
-from compress.distill.budget.plan import Costs
+from compress.config import Config, DataConfig
+from compress.distill.budget.plan import BASE_SENTENCES, Costs
+from compress.enums import Sampling
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -137,6 +140,15 @@ def _train_rate(student: SentenceTransformer, teacher: SentenceTransformer, teac
     return config.train.batch_size * (len(steady) - 1) / (steady[-1] - steady[0])
 
 
+def _like_coverage(data: DataConfig, count: int) -> list[str]:
+    """``count`` sentences drawn at random from the coverage sample of ``BASE_SENTENCES`` (the plan's first size):
+    texts as long as the run's, where the coverage sample's own first picks would be its longest."""
+    from compress.data import sentences_of
+
+    drawn = sentences_of(replace(data, max_sentences=BASE_SENTENCES, validation_sentences=0)).train
+    return random.Random(data.seed).sample(drawn, min(count, len(drawn)))
+
+
 def measure(config: Config) -> Throughput:
     """The probe; the student it trains is thrown away."""
     from compress.data import corpus_of
@@ -146,7 +158,10 @@ def measure(config: Config) -> Throughput:
     start = time.perf_counter()
     data = config.data
     sample = corpus_of(replace(data, max_sentences=PROBE_STEPS * config.train.batch_size, validation_sentences=0,
-                               passages=min(data.passages, PROBE_PASSAGES), validation_passages=0))
+                               passages=min(data.passages, PROBE_PASSAGES), validation_passages=0,
+                               sampling=Sampling.RANDOM))
+    if data.sampling is Sampling.COVERAGE:  # the run's sentences are longer than a random draw's
+        sample = replace(sample, train=_like_coverage(data, len(sample.train)))
     teacher = load_sentence_transformer(config.teacher.model, config.train.device, config.teacher.trust_remote_code)
     if config.teacher.max_seq_length:
         teacher.max_seq_length = config.teacher.max_seq_length
