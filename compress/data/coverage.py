@@ -27,15 +27,14 @@ PER_WORD = 3  # a word adds to a sentence's worth until the sample holds it this
 
 
 def word_ids(texts: Sequence[str]) -> list[tuple[int, ...]]:
-    """Each text's distinct lower-cased words that occur in at least two texts, as ids (small ints, so that a
-    million texts fit in memory as tuples)."""
-    words = [frozenset(WORD.findall(text.lower())) for text in texts]
-    counts = Counter(word for found in words for word in found)
-    ids: dict[str, int] = {}
-    out = []
-    for found in words:
-        out.append(tuple(ids.setdefault(word, len(ids)) for word in sorted(found) if counts[word] >= 2))
-    return out
+    """Each text's distinct lower-cased words that occur in at least two texts, as sorted ids (small ints: a million
+    texts fit in memory as tuples). Two passes, so that only the counts are held while counting."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(set(WORD.findall(text.lower())))
+    ids = {word: i for i, word in enumerate(word for word, count in counts.items() if count >= 2)}
+    del counts
+    return [tuple(sorted({ids[w] for w in WORD.findall(text.lower()) if w in ids})) for text in texts]
 
 
 def coverage_sample(texts: Sequence[str], count: int, per_word: int = PER_WORD) -> list[int]:
