@@ -80,7 +80,7 @@ def markdown(doc: dict[str, Any]) -> str:
     head = ["sample", "distinct words", "mean words"]
     head += [f"{n} {k}" for n in names for k in ("occurrences %", "distinct %")]
     lines = ["# What a corpus sample holds of the words search sets use", "", "Command:", "",
-             f"    {doc['command']}", "", f"Machine: {doc['machine']}.", "",
+             f"    {doc['command']}", "", doc["machine"], "",
              f"Each retrieval set's share (its queries and documents) of word occurrences and of distinct words that "
              f"at least {doc['seen']} of the sample's sentences hold. The sets are read only to explain the sampling; "
              f"nothing chooses sentences by them.", "",
