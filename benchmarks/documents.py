@@ -306,8 +306,11 @@ def tries_markdown(doc: dict[str, Any]) -> str:
     lines = [*_preamble("Tries: a student whose queries search the teacher's index", doc),
              "Each try is the package's distill stage (`compress.distill.stage.distill`) on the default recipe with "
              "the overrides listed, on 10,000 sampled corpus sentences x 2 epochs unless it says otherwise; the "
-             "same 1,000 held-back sentences for every 10k row. PyTorch students (fp32). nDCG@10 as % of the "
-             "teacher's: index = the student's queries against the teacher's document index, alone = its own "
+             "same 1,000 held-back sentences for every 10k row of a random sample (a coverage sample, "
+             "`data.sampling = 'coverage'`, holds back its own longer sentences and makes its held-back queries "
+             "from the sentences it left: its cosines are not comparable with the others'). PyTorch students "
+             "(fp32). "
+             "nDCG@10 as % of the teacher's: index = the student's queries against the teacher's document index, alone = its own "
              "queries and documents. Cosines to the teacher: held-back sentences, 500 query-shaped texts made from "
              "them (`compress.data.queries`: crops, keywords, questions; never trained on), and held-back passages "
              "(40-180 words). STS-B dev x100 (STS-B test is not read). Minutes on the machine above: the teacher's "
