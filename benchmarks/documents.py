@@ -310,7 +310,8 @@ def tries_markdown(doc: dict[str, Any]) -> str:
              "`data.sampling = 'coverage'`, holds back its own longer sentences and makes its held-back queries "
              "from the sentences it left: its cosines are not comparable with the others'). PyTorch students "
              "(fp32). nDCG@10 as % of the teacher's: index = the student's queries against the teacher's document "
-             "index, alone = its own queries and documents. Cosines to the teacher: held-back sentences, 500 query-shaped texts made from "
+             "index, alone = its own queries and documents. Cosines to the teacher: held-back sentences, 500 "
+             "query-shaped texts made from "
              "them (`compress.data.queries`: crops, keywords, questions; never trained on), and held-back passages "
              "(40-180 words). STS-B dev x100 (STS-B test is not read). Minutes on the machine above: the teacher's "
              "pass (0 when cached) and training. CACM has 52 queries and NPL 93: a few points on one set are noise.",
