@@ -30,9 +30,9 @@ log = logging.getLogger("sample_coverage")
 
 
 def word_counts(texts: list[str]) -> Counter[str]:
-    from compress.data.coverage import WORD
+    from compress.data.coverage import words_of
 
-    return Counter(word for text in texts for word in WORD.findall(text.lower()))
+    return Counter(word for text in texts for word in words_of(text))
 
 
 def held(sample: Counter[str], words: Counter[str]) -> dict[str, float]:
@@ -44,9 +44,9 @@ def held(sample: Counter[str], words: Counter[str]) -> dict[str, float]:
 
 
 def row(label: str, sentences: list[str], sets: dict[str, Counter[str]]) -> dict[str, Any]:
-    from compress.data.coverage import WORD
+    from compress.data.coverage import words_of
 
-    sample = Counter(word for text in sentences for word in set(WORD.findall(text.lower())))  # sentences holding it
+    sample = Counter(word for text in sentences for word in set(words_of(text)))  # sentences holding each word
     return {"sample": label, "sentences": len(sentences), "distinct_words": len(sample),
             "mean_words": round(sum(len(s.split()) for s in sentences) / len(sentences), 1),
             "sets": {name: held(sample, words) for name, words in sets.items()}}

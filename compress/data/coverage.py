@@ -26,15 +26,20 @@ WORD = re.compile(r"[^\W\d_]+")  # runs of letters, in any script
 PER_WORD = 3  # a word adds to a sentence's worth until the sample holds it this many times
 
 
+def words_of(text: str) -> list[str]:
+    """The text's words as coverage counts them: runs of letters, lower-cased (repeats kept)."""
+    return WORD.findall(text.lower())
+
+
 def word_ids(texts: Sequence[str]) -> list[tuple[int, ...]]:
     """Each text's distinct lower-cased words that occur in at least two texts, as sorted ids (small ints: a million
     texts fit in memory as tuples). Two passes, so that only the counts are held while counting."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(set(WORD.findall(text.lower())))
+        counts.update(set(words_of(text)))
     ids = {word: i for i, word in enumerate(word for word, count in counts.items() if count >= 2)}
     del counts
-    return [tuple(sorted({ids[w] for w in WORD.findall(text.lower()) if w in ids})) for text in texts]
+    return [tuple(sorted({ids[w] for w in words_of(text) if w in ids})) for text in texts]
 
 
 def coverage_sample(texts: Sequence[str], count: int, per_word: int = PER_WORD) -> list[int]:
