@@ -13,13 +13,16 @@ from sentence_transformers import SentenceTransformer
 from compress.errors import CompressError
 from compress.metrics import cosines
 from export.artifact.host import host_target
-from export.artifact.layout import preference
+from export.artifact.layout import choose_file, preference
+from export.artifact.load import resolve_runtime
 from serve.embedder import Embedder, default_threads
 from tests.conftest import REPO, make_sentences
 
 
 def test_picks_the_host_file_and_matches_sentence_transformers(exported) -> None:
-    embedder = Embedder(exported.out_dir)
+    auto = Embedder(exported.out_dir)  # the runtime the export measured fastest here: either may win on a tiny model
+    assert auto.file == choose_file(exported.out_dir, host_target(), runtime=resolve_runtime(exported.out_dir).runtime)
+    embedder = Embedder(exported.out_dir, runtime="onnxruntime")
     expected = next(f for f in preference(host_target()) if (exported.out_dir / f).exists())
     assert embedder.file == expected
     sentences = make_sentences(20, seed=8)
