@@ -99,6 +99,10 @@ VARIANTS |= {
     "10k: queries + keep 0.3 + coverage": [*TEN_K, *QUERIES, "loss.keep=0.3", "data.sampling='coverage'"],
     # do the query-shaped texts still earn their teacher and training minutes beside a coverage sample
     "10k: keep 0.3 + coverage": [*TEN_K, "loss.keep=0.3", "data.sampling='coverage'"],
+    # the same overrides as "queries + keep 0.3 + coverage", measured after a coverage sample's query-shaped texts
+    # came from the sentences its greedy pass picks next (that row's: from sentences outside it, at random)
+    "10k: queries + keep 0.3 + coverage, queries drawn for coverage": [*TEN_K, *QUERIES, "loss.keep=0.3",
+                                                                       "data.sampling='coverage'"],
     "10k: queries + keep 0.1, lr 5e-5": [*TEN_K, *QUERIES, "loss.keep=0.1", "train.learning_rate=5e-5"],
     # the teacher's targets from its int8 graph (onnxruntime, row-wise int8 for this CPU) instead of bf16 PyTorch
     "10k: int8 teacher targets": [*TEN_K, "teacher.runtime='onnxruntime-int8'", "teacher.precision='fp32'"],

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from compress.config import DataConfig
-from compress.data.coverage import coverage_sample
+from compress.data.coverage import coverage_order
 from compress.data.passages import build_passages
 from compress.data.queries import build_queries
 from compress.data.text import base_suffix, json_lines, numbered_lines
@@ -175,26 +175,30 @@ def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None 
                 queries: QueryPlan | None = None, sampling: Sampling = Sampling.RANDOM) -> Corpus:
     """Read the corpus, sample ``max_sentences`` with ``seed`` (``sampling``: at random, or for the words they cover;
     kept in file order) and hold back a slice; build ``passages`` and ``queries`` from the sentences outside the
-    sample (from the training slice when the sample is the whole file).
+    sample (from the training slice when the sample is the whole file): a coverage sample's queries from the
+    sentences its greedy pass would pick next, so that they bring words of their own too.
 
     Two streaming passes: the first finds the unique sentences by hash (``unique_rows``), the second keeps only the
     sampled ones (and the pool of the rest), so memory grows with the sample, not the file (a coverage sample reads
     its candidates in between: the whole file, or a seeded sample of ``POOL_CAP`` of it)."""
     first = unique_rows(path, column)
     rng = random.Random(seed)
-    keep, pool = first, first[:0]
+    keep, pool, query_rows = first, first[:0], first[:0]
     extra = bool(passages and passages.count) or bool(queries and queries.count)
     if max_sentences is not None and len(first) > max_sentences:
         chosen = np.zeros(len(first), dtype=bool)
         if sampling is Sampling.COVERAGE:
-            chosen[_coverage_rows(path, column, first, max_sentences, seed)] = True
+            wanted = queries.count + queries.validation if queries and queries.count else 0
+            picked = _coverage_rows(path, column, first, max_sentences + wanted, seed)
+            chosen[picked[:max_sentences]] = True
+            query_rows = first[np.sort(picked[max_sentences:])]
         else:
             chosen[sorted(rng.sample(range(len(first)), max_sentences))] = True
         keep = first[chosen]
         if extra:
             pool = _passage_pool(first[~chosen], seed)
     del first
-    sentences, rest = gather_rows(path, column, [keep, pool])
+    sentences, rest, query_pool = gather_rows(path, column, [keep, pool, query_rows])
     if validation >= len(sentences):
         raise CompressError(f"{path}: {len(sentences)} sentences cannot hold back {validation} for validation",
                             "lower data.validation_sentences or give more sentences")
@@ -208,20 +212,21 @@ def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None 
                                passages.max_words, random.Random(f"{seed}-passages"))
         corpus = replace(corpus, passages=built[:passages.count], validation_passages=built[passages.count:])
     if queries and queries.count:
-        made = build_queries(rest or train, queries.count + queries.validation, random.Random(f"{seed}-queries"))
+        made = build_queries(query_pool or rest or train, queries.count + queries.validation,
+                             random.Random(f"{seed}-queries"))
         corpus = replace(corpus, queries=made[:queries.count], validation_queries=made[queries.count:])
     return corpus
 
 
 def _coverage_rows(path: Path, column: str, first: np.ndarray, count: int, seed: int) -> np.ndarray:
     """The indices into ``first`` of ``count`` sentences chosen for their words (``compress.data.coverage``) among
-    all of them, or among a seeded sample of ``POOL_CAP`` when there are more."""
+    all of them, or among a seeded sample of ``POOL_CAP`` when there are more, in the order they were picked."""
     candidates = np.arange(len(first))
     if len(first) > POOL_CAP:
         rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
         candidates = np.sort(rng.choice(candidates, POOL_CAP, replace=False))
     texts = gather_rows(path, column, [first[candidates]])[0]
-    return candidates[coverage_sample(texts, count)]
+    return candidates[np.asarray(coverage_order(texts, count), dtype=np.int64)]
 
 
 def _passage_pool(outside: np.ndarray, seed: int) -> np.ndarray:

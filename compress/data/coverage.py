@@ -47,6 +47,13 @@ def coverage_sample(texts: Sequence[str], count: int, per_word: int = PER_WORD) 
     module's docstring); all positions when ``count`` is at least ``len(texts)``."""
     if count >= len(texts):
         return list(range(len(texts)))
+    return sorted(coverage_order(texts, count, per_word))
+
+
+def coverage_order(texts: Sequence[str], count: int, per_word: int = PER_WORD) -> list[int]:
+    """The positions of the first ``count`` texts (all, when fewer) in the order the greedy pass picks them: the
+    first ``n`` of them are the sample of ``n``, the next ones what it would take next."""
+    count = min(count, len(texts))
     ids = word_ids(texts)
     lengths = [math.sqrt(max(1, len(text_ids))) for text_ids in ids]
     seen = [0] * (1 + max((max(t) for t in ids if t), default=0))
@@ -66,4 +73,4 @@ def coverage_sample(texts: Sequence[str], count: int, per_word: int = PER_WORD) 
         chosen.append(position)
         for word in ids[position]:
             seen[word] += 1
-    return sorted(chosen)
+    return chosen

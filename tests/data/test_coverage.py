@@ -8,7 +8,8 @@ import pytest
 from compress.config import Config, DataConfig, load_config
 from compress.data import load_corpus, sentences_of
 from compress.data.corpus import QueryPlan
-from compress.data.coverage import coverage_sample, word_ids
+from compress.data.coverage import coverage_order, coverage_sample, word_ids, words_of
+from compress.data.queries import AUXILIARIES, STOP, WH_STARTS
 from compress.enums import Sampling
 from compress.errors import ConfigError
 
@@ -66,6 +67,21 @@ def test_a_coverage_sample_keeps_the_corpus_contract(tmp_path: Path) -> None:
     assert len(corpus.queries) == 10 and len(corpus.validation_queries) == 2
     again = load_corpus(path, max_sentences=30, validation=5, seed=1, sampling=Sampling.COVERAGE)
     assert (again.train, again.validation) == (corpus.train, corpus.validation)
+
+
+def test_coverage_queries_come_from_the_sentences_the_greedy_pass_picks_next(tmp_path: Path) -> None:
+    texts = COMMON + RARE
+    path = tmp_path / "c.txt"
+    path.write_text("\n".join(texts))
+    corpus = load_corpus(path, max_sentences=4, seed=1, queries=QueryPlan(4, 1), sampling=Sampling.COVERAGE)
+    order = coverage_order(texts, 9)
+    assert coverage_order(texts, 4) == order[:4] and sorted(order[:4]) == coverage_sample(texts, 4)  # a prefix
+    assert set(corpus.train) == {texts[i] for i in order[:4]}
+    pool = {word for i in order[4:] for word in words_of(texts[i])}
+    added = STOP | set(AUXILIARIES) | {word for start in WH_STARTS for word in start.split()}
+    assert len(corpus.all_queries) == 5
+    assert all(set(words_of(query)) - added <= pool for query in corpus.all_queries)
+    assert sorted(coverage_order(texts, len(texts) + 3)) == list(range(len(texts)))
 
 
 def test_sentences_of_follows_the_sampling(tmp_path: Path) -> None:
