@@ -64,7 +64,8 @@ class DataConfig:
     passage_words: list[int] = field(default_factory=lambda: [40, 180])  # [min, max] words per passage
     passage_max_tokens: int = 256
     # queries: query-shaped texts made from corpus sentences outside the sample by rules (compress.data.queries:
-    # crops, keywords, questions), embedded by the teacher like sentences; validation_queries of them held back
+    # crops, keywords, questions; a coverage sample's from the sentences it would take next), embedded by the teacher
+    # like sentences; validation_queries of them held back
     queries: int = 0
     validation_queries: int = 0
     # your own texts by kind, beside the corpus: a file of queries (all train, beside the made ones; validation_queries
