@@ -184,11 +184,12 @@ def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None 
     first = unique_rows(path, column)
     rng = random.Random(seed)
     keep, pool, query_rows = first, first[:0], first[:0]
-    extra = bool(passages and passages.count) or bool(queries and queries.count)
+    wanted = queries.count + queries.validation if queries and queries.count else 0
+    # the rest of the file is read for passages, and for queries unless the coverage pass picks their sentences
+    extra = bool(passages and passages.count) or bool(wanted and sampling is not Sampling.COVERAGE)
     if max_sentences is not None and len(first) > max_sentences:
         chosen = np.zeros(len(first), dtype=bool)
         if sampling is Sampling.COVERAGE:
-            wanted = queries.count + queries.validation if queries and queries.count else 0
             picked = _coverage_rows(path, column, first, max_sentences + wanted, seed)
             chosen[picked[:max_sentences]] = True
             query_rows = first[np.sort(picked[max_sentences:])]
@@ -212,8 +213,7 @@ def load_corpus(path: Path, column: str = "sentence", max_sentences: int | None 
                                passages.max_words, random.Random(f"{seed}-passages"))
         corpus = replace(corpus, passages=built[:passages.count], validation_passages=built[passages.count:])
     if queries and queries.count:
-        made = build_queries(query_pool or rest or train, queries.count + queries.validation,
-                             random.Random(f"{seed}-queries"))
+        made = build_queries(query_pool or rest or train, wanted, random.Random(f"{seed}-queries"))
         corpus = replace(corpus, queries=made[:queries.count], validation_queries=made[queries.count:])
     return corpus
 
