@@ -73,10 +73,19 @@ def set_quiet() -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (``kill``, a CI job's timeout, ``docker stop``) unwinds like Ctrl-C: ``finally`` blocks run, so
+    workers and browsers are stopped and no temporary folder is left; the exit code is 128 + 15."""
+    raise SystemExit(128 + signum)
+
+
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
          quiet: QuietOption = False) -> None:
     """st-compress: distill, export, benchmark and release embedding models."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # onnxruntime's quantizer logs every tensor at INFO on the root

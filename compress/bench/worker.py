@@ -257,7 +257,7 @@ def spawn(module: str, spec: dict[str, Any], path: Path, timeout: float, python:
     reader.start()
     try:
         stdout, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except BaseException:  # a timeout, or the run stopped (Ctrl-C, SIGTERM): the worker does not outlive it
         proc.kill()
         proc.communicate()
         raise
