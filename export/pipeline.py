@@ -176,8 +176,9 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
     encoder = OnnxEncoder(fp32, folder, max_length)
     probe = parity_sentences(sentences[:40], max_length)
     parity = _require_parity(check_parity(model, encoder, probe), config.parity_min_cosine, fp32)
-    optimization, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length,
-                                   embed_fusion=config.embedding_bits == 8)
+    optimization, base = (_optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length,
+                                    embed_fusion=config.embedding_bits == 8) if config.optimize
+                          else (Optimization(False, {}, "export.optimize = false"), fp32))
     scorer = Scorer(base, folder, max_length, sentences[:config.gate_sentences], sts_dev)
     rowwise_base = _rowwise_base(model, fp32, probe, config, folder, max_length) if config.rowwise else None
     # the base each kind quantizes: dynamic the fused graph (QAttention), row-wise the graph with separate

@@ -10,10 +10,12 @@ from sentence_transformers import SentenceTransformer
 
 from compress.config import ExportConfig, Target
 from compress.data import load_sts
+from compress.enums import OpenVinoMode
 from compress.errors import CompressError
 from export.artifact import layout
 from export.artifact.encoder import OnnxEncoder
 from export.artifact.manifest import verify
+from export.optimize import op_counts
 from export.parity import check_parity, cosines, parity_sentences
 from export.pipeline import ExportResult, export_artifact
 from export.presets import preset_for
@@ -44,6 +46,18 @@ def test_optimizer_fuses_the_bert_graph(exported: ExportResult) -> None:
     optimization = exported.report["optimization"]
     assert optimization["applied"] and optimization["fused_ops"].get("Attention", 0) > 0
     assert exported.report["quantized_from"] == "onnx/model_optimized.onnx"
+
+
+def test_optimize_off_quantizes_the_unfused_graph(tiny_student_dir: Path, sts_file: Path, tmp_path: Path) -> None:
+    config = ExportConfig(targets=[Target("avx2")], optimize=False, static=False, openvino=OpenVinoMode.OFF,
+                          gate_sentences=32, min_retention=50.0, min_cosine=0.98)
+    result = export_artifact(tiny_student_dir, tmp_path / "art", config, make_sentences(40, seed=13),
+                             load_sts(sts_file))
+    assert result.report["optimization"] == {"applied": False, "fused_ops": {}, "note": "export.optimize = false"}
+    assert result.report["quantized_from"] == "onnx/model.onnx"
+    assert not (result.out_dir / "onnx/model_optimized.onnx").exists()
+    for name in ("onnx/model_qint8_avx2.onnx", "onnx/model_qrow_avx2.onnx"):
+        assert not {"Attention", "MultiHeadAttention"} & set(op_counts(result.out_dir / name))
 
 
 @pytest.mark.parametrize("name", QUANTIZED)
