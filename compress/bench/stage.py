@@ -103,23 +103,13 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     """Measure the teacher, ``subjects`` (model specs; the gates apply to them only) and ``bench.models`` on
     ``heldback`` sentences (the ones distillation held back; default: the config's held-back slice)."""
     bench = config.bench
-    teacher = f"teacher={config.teacher.model}" if bench.teacher == "auto" else bench.teacher
     gated = [parse_model(m) for m in subjects or []]
-    listed = [parse_model(m) for m in bench.models]
-    peers = [peer_spec(name, Path(config.output.cache_dir)) for name in bench.peers]
-    models = [*([parse_model(teacher, teacher=True)] if teacher else []), *gated, *listed,
-              *openvino_variants(gated + listed), *peers]
-    if not models:
-        raise ConfigError("nothing to benchmark", "name models (compress bench MODEL ...) or set bench.models")
-    if bench.against:
-        check_reference(bench.against, models)
     profiles = _profiles(config)
     native, edge = [p for p in profiles if not p.edge], [p for p in profiles if p.edge]
+    models = _models(config, gated, edge)
+    if bench.against:
+        check_reference(bench.against, models)
     on_edge = [m for m in models if m.runtime != "openvino" and not m.peer]  # edge profiles run their own runtimes
-    if edge:
-        from compress.bench.edge.measure import check_edge
-
-        check_edge(on_edge, edge)
     sets = load_eval_sets(config)
     timing = heldback or _sentences(config)
     sts = load_sts(Path(config.data.sts_test)) if config.data.sts_test else None
@@ -129,7 +119,7 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     edge_entries = _edge(on_edge, edge, data, config, entries, embeddings)
     paired = _head_to_head(config, entries, models, native, timing)
     judged = gated if subjects else [m for m in models if not m.teacher and not m.peer]
-    gates = bench.gate_settings(tuple(m.label for m in judged) if subjects or peers else None)
+    gates = bench.gate_settings(tuple(m.label for m in judged) if subjects or bench.peers else None)
     recorded = {**recorded_settings(bench),
                 "profiles": {p.name: {"threads": p.threads, "cores": list(p.cores or []),
                                       "quant_target": p.quant_target, "runtime": p.runtime.value,
@@ -138,6 +128,23 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
                 "head_to_head": {"against": bench.against, **asdict(paired)} if paired else None,
                 "eval_sets": eval_sets_settings(config, sets), "pareto_accuracy": bench.pareto_accuracy}
     return write_outputs(out_dir or Path(bench.out_dir), entries, recorded, gates, command, edge_entries)
+
+
+def _models(config: Config, gated: list[ModelSpec], edge: list[Profile]) -> list[ModelSpec]:
+    """The teacher, ``gated``, ``bench.models`` and their OpenVINO variants, then the peers: every edge profile is
+    checked against the models it runs before a peer is exported (minutes, on first use)."""
+    bench = config.bench
+    teacher = f"teacher={config.teacher.model}" if bench.teacher == "auto" else bench.teacher
+    listed = [parse_model(m) for m in bench.models]
+    own = [*([parse_model(teacher, teacher=True)] if teacher else []), *gated, *listed,
+           *openvino_variants(gated + listed)]
+    if not own and not bench.peers:
+        raise ConfigError("nothing to benchmark", "name models (compress bench MODEL ...) or set bench.models")
+    if edge:
+        from compress.bench.edge.measure import check_edge
+
+        check_edge([m for m in own if m.runtime != "openvino"], edge)  # edge profiles run their own runtimes
+    return [*own, *(peer_spec(name, Path(config.output.cache_dir)) for name in bench.peers)]
 
 
 def _edge(models: list[ModelSpec], profiles: list[Profile], data: BenchData, config: Config,
