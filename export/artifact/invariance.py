@@ -27,6 +27,8 @@ Encode = Callable[[list[str], int], np.ndarray]
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``compress.metrics.cosines``, kept here: this module runs in an emulated interpreter that has numpy and
+    onnxruntime but not the package's other dependencies."""
     a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
     return np.asarray((a * b).sum(axis=1))
