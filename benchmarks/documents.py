@@ -112,6 +112,10 @@ VARIANTS |= {
     # CoSENT's loss ran over 1,000x the distillation loss at 0.01: a weight that balances the two
     "10k: coverage recipe + task 0.0005": [*TEN_K, *QUERIES, "loss.keep=0.3", "data.sampling='coverage'",
                                            "loss.task=0.0005"],
+    # the texts the index measures, scaled: three times the query-shaped texts (short, so a third of a sentence's
+    # teacher cost each)
+    "10k: coverage recipe, 30k queries": [*TEN_K, "data.queries=30000", "data.validation_queries=500", "loss.keep=0.3",
+                                          "data.sampling='coverage'"],
     "10k: queries + keep 0.1, lr 5e-5": [*TEN_K, *QUERIES, "loss.keep=0.1", "train.learning_rate=5e-5"],
     # the teacher's targets from its int8 graph (onnxruntime, row-wise int8 for this CPU) instead of bf16 PyTorch
     "10k: int8 teacher targets": [*TEN_K, "teacher.runtime='onnxruntime-int8'", "teacher.precision='fp32'"],
