@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from compress.models import home_dir
+from compress.models import runtimes_dir
 
 SETUP = "bash scripts/setup-arm64.sh"
 PACKAGES = ("compress", "export")  # what an emulated module imports from this project: pure Python
@@ -48,7 +48,7 @@ class Arm64:
 
 
 def arm64_runtime() -> Arm64:
-    return Arm64(home_dir() / "runtimes" / "arm64")
+    return Arm64(runtimes_dir() / "arm64")
 
 
 def arm64_missing() -> str | None:

@@ -35,6 +35,11 @@ def home_dir() -> Path:
     return Path(os.environ.get("ST_COMPRESS_HOME", Path.home() / ".cache" / "st-compress"))
 
 
+def runtimes_dir() -> Path:
+    """Where the setup scripts install the edge profiles' runtimes (``scripts/setup-edge.sh``, ``setup-arm64.sh``)."""
+    return home_dir() / "runtimes"
+
+
 def _package_file(package: str, suffix: str) -> Path:
     try:
         dist = metadata.distribution(package)

@@ -7,17 +7,13 @@ from pathlib import Path
 
 from compress import emulation
 from compress.errors import CompressError
-from compress.models import home_dir
+from compress.models import runtimes_dir
 from compress.profiles import Runtime
 
 JS_SOURCES = Path(__file__).parent / "js"
 SETUP = {Runtime.QEMU: emulation.SETUP, Runtime.NODE: "bash scripts/setup-edge.sh node",
          Runtime.BROWSER: "bash scripts/setup-edge.sh browser"}
 CHROMIUM = ("chromium", "chromium-browser")
-
-
-def runtimes_dir() -> Path:
-    return home_dir() / "runtimes"
 
 
 def js_dir() -> Path:
