@@ -176,9 +176,7 @@ def _build(model: Any, student_dir: Path, folder: Path, config: ExportConfig, se
     encoder = OnnxEncoder(fp32, folder, max_length)
     probe = parity_sentences(sentences[:40], max_length)
     parity = _require_parity(check_parity(model, encoder, probe), config.parity_min_cosine, fp32)
-    optimization, base = (_optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length,
-                                    embed_fusion=config.embedding_bits == 8) if config.optimize
-                          else (Optimization(False, {}, "export.optimize = false"), fp32))
+    optimization, base = _optimize(model, fp32, probe, config, folder, max_length)
     scorer = Scorer(base, folder, max_length, sentences[:config.gate_sentences], sts_dev)
     rowwise_base = _rowwise_base(model, fp32, probe, config, folder, max_length) if config.rowwise else None
     # the base each kind quantizes: dynamic the fused graph (QAttention), row-wise the graph with separate
@@ -284,22 +282,24 @@ def _require_parity(parity: Parity, min_cosine: float, path: Path) -> Parity:
     return parity
 
 
-def _optimize(model: Any, fp32: Path, probe: list[str], min_cosine: float, folder: Path,
-              max_length: int, embed_fusion: bool = True, name: str = OPTIMIZED,
-              separate_projections: bool = False) -> tuple[Optimization, Path]:
-    """The fused graph (``name`` in ``folder``; see ``export.optimize.optimize`` for the options) when fusions
-    apply and parity still holds; else the fp32 graph, with the reason."""
+def _optimize(model: Any, fp32: Path, probe: list[str], settings: ExportConfig, folder: Path,
+              max_length: int, name: str = OPTIMIZED, separate_projections: bool = False) -> tuple[Optimization, Path]:
+    """The fused graph (``name`` in ``folder``; see ``export.optimize.optimize`` for the options) when
+    ``export.optimize`` is on, fusions apply and parity still holds; else the fp32 graph, with the reason."""
+    if not settings.optimize:
+        return Optimization(False, {}, "export.optimize = false"), fp32
     if is_static(folder):
         return Optimization(False, {}, "static embeddings: no transformer to fuse"), fp32
     config = backbone(model).config
     dst = folder / name
     result = optimize(fp32, dst, model_type_for(config.architectures[0] if config.architectures else ""),
-                      config.num_attention_heads, config.hidden_size, embed_fusion, separate_projections)
+                      config.num_attention_heads, config.hidden_size, settings.embedding_bits == 8,
+                      separate_projections)
     if not result.applied:
         log.info("graph optimization skipped: %s", result.note)
         return result, fp32
     parity = check_parity(model, OnnxEncoder(dst, folder, max_length), probe)
-    if not parity.passed(min_cosine):
+    if not parity.passed(settings.parity_min_cosine):
         dst.unlink()
         return Optimization(False, result.fused_ops, f"fused graph failed parity (min cosine "
                                                      f"{parity.min_cosine:.6f}); kept the unfused one"), fp32
@@ -313,10 +313,7 @@ def _rowwise_base(model: Any, fp32: Path, probe: list[str], config: ExportConfig
                   max_length: int) -> Path:
     """The graph the row-wise files quantize: fused with MultiHeadAttention (its query, key and value MatMuls
     outside it) when the optimizer applies and parity holds, else the fp32 graph."""
-    if not config.optimize:
-        return fp32
-    result, base = _optimize(model, fp32, probe, config.parity_min_cosine, folder, max_length,
-                             config.embedding_bits == 8, ROWWISE_BASE, separate_projections=True)
+    result, base = _optimize(model, fp32, probe, config, folder, max_length, ROWWISE_BASE, separate_projections=True)
     if base == fp32:
         log.info("row-wise int8 from the unfused graph: %s", result.note)
     return base

@@ -106,10 +106,9 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     gated = [parse_model(m) for m in subjects or []]
     profiles = _profiles(config)
     native, edge = [p for p in profiles if not p.edge], [p for p in profiles if p.edge]
-    models = _models(config, gated, edge)
+    models, on_edge = _models(config, gated, edge)
     if bench.against:
         check_reference(bench.against, models)
-    on_edge = [m for m in models if m.runtime != "openvino" and not m.peer]  # edge profiles run their own runtimes
     sets = load_eval_sets(config)
     timing = heldback or _sentences(config)
     sts = load_sts(Path(config.data.sts_test)) if config.data.sts_test else None
@@ -130,9 +129,11 @@ def run_bench_stage(config: Config, command: str, out_dir: Path | None = None,
     return write_outputs(out_dir or Path(bench.out_dir), entries, recorded, gates, command, edge_entries)
 
 
-def _models(config: Config, gated: list[ModelSpec], edge: list[Profile]) -> list[ModelSpec]:
-    """The teacher, ``gated``, ``bench.models`` and their OpenVINO variants, then the peers: every edge profile is
-    checked against the models it runs before a peer is exported (minutes, on first use)."""
+def _models(config: Config, gated: list[ModelSpec],
+            edge: list[Profile]) -> tuple[list[ModelSpec], list[ModelSpec]]:
+    """Every model to measure (the teacher, ``gated``, ``bench.models`` and their OpenVINO variants, then the
+    peers) and those the edge profiles run: each edge profile is checked against them before a peer is exported
+    (minutes, on first use)."""
     bench = config.bench
     teacher = f"teacher={config.teacher.model}" if bench.teacher == "auto" else bench.teacher
     listed = [parse_model(m) for m in bench.models]
@@ -140,11 +141,12 @@ def _models(config: Config, gated: list[ModelSpec], edge: list[Profile]) -> list
            *openvino_variants(gated + listed)]
     if not own and not bench.peers:
         raise ConfigError("nothing to benchmark", "name models (compress bench MODEL ...) or set bench.models")
+    on_edge = [m for m in own if m.runtime != "openvino"]  # edge profiles run their own runtimes, and no peer
     if edge:
         from compress.bench.edge.measure import check_edge
 
-        check_edge([m for m in own if m.runtime != "openvino"], edge)  # edge profiles run their own runtimes
-    return [*own, *(peer_spec(name, Path(config.output.cache_dir)) for name in bench.peers)]
+        check_edge(on_edge, edge)
+    return [*own, *(peer_spec(name, Path(config.output.cache_dir)) for name in bench.peers)], on_edge
 
 
 def _edge(models: list[ModelSpec], profiles: list[Profile], data: BenchData, config: Config,
